@@ -1,0 +1,239 @@
+import { ArtifactCollection, type ArtifactContext, createSlot, type LogArtifactOptions, splitLogOptions } from "./artifacts/collection.js";
+import { formatCompact, formatDate, parseDate, utcNow } from "./dates.js";
+import { LabbookError } from "./errors.js";
+import type { ArtifactEntry, ExperimentRecord, TestRecord } from "./schemas.js";
+import { slugify } from "./slug.js";
+import { joinKey } from "./storage.js";
+import { assertMetric, Test, type TestHost } from "./test-record.js";
+
+/** What an experiment needs from its project. */
+export interface ExperimentContext extends ArtifactContext {
+  /** The project folder key ("" for the storage root). */
+  readonly dir: string;
+}
+
+export interface TagOptions {
+  /** Replace the tags instead of adding to them. */
+  overwrite?: boolean;
+}
+
+export interface LogTestOptions {
+  description?: string | null;
+}
+
+/**
+ * One run: metrics, parameters, tags, tests and artifacts. Get one from `project.log(...)`, or from
+ * a loaded project. Loaded experiments are frozen unless the project was opened in mode "w+".
+ */
+export class Experiment {
+  /** @internal The stored record, kept as parsed so unknown fields and number spellings survive. */
+  record: ExperimentRecord;
+  /** @internal */
+  readonly artifactSet: ArtifactCollection;
+  /** @internal */
+  dirty: boolean;
+  #frozen: boolean;
+  #tests: Test[];
+  #context: ExperimentContext;
+
+  /** @internal Use project.log() to create experiments. */
+  constructor(record: ExperimentRecord, context: ExperimentContext, options: { frozen: boolean; dirty: boolean }) {
+    this.record = record;
+    this.#context = context;
+    this.#frozen = options.frozen;
+    this.dirty = options.dirty;
+    this.artifactSet = new ArtifactCollection(record.artifacts, () => this.folder);
+    this.#tests = record.tests.map((t) => new Test(t, this.#testHost()));
+  }
+
+  /** @internal A new, empty experiment record as lazyscribe creates it. */
+  static newRecord(name: string, author: string, createdAt: Date = utcNow()): ExperimentRecord {
+    if (typeof name !== "string" || name.trim().length === 0) {
+      throw new LabbookError("INVALID_ARGUMENT", "An experiment needs a non-empty name.");
+    }
+    const created = formatDate(createdAt);
+    return {
+      artifacts: [],
+      author,
+      created_at: created,
+      dependencies: [],
+      last_updated: created,
+      last_updated_by: author,
+      metrics: {},
+      name,
+      parameters: {},
+      short_slug: slugify(name),
+      slug: slugify(`${name}-${formatCompact(createdAt)}`),
+      tags: [],
+      tests: [],
+    };
+  }
+
+  #testHost(): TestHost {
+    return {
+      context: this.#context,
+      folder: () => this.folder,
+      touch: (what) => this.touch(what),
+      label: `experiment "${this.slug}"`,
+    };
+  }
+
+  /** @internal Rebind to another project (merge, copy). */
+  rebind(context: ExperimentContext, frozen: boolean): void {
+    this.#context = context;
+    this.#frozen = frozen;
+  }
+
+  get name(): string {
+    return this.record.name;
+  }
+  get slug(): string {
+    return this.record.slug;
+  }
+  get shortSlug(): string {
+    return this.record.short_slug;
+  }
+  get author(): string {
+    return this.record.author;
+  }
+  get lastUpdatedBy(): string {
+    return this.record.last_updated_by;
+  }
+  get createdAt(): Date {
+    return parseDate(this.record.created_at, "created_at");
+  }
+  get lastUpdated(): Date {
+    return parseDate(this.record.last_updated, "last_updated");
+  }
+  get metrics(): Readonly<Record<string, number>> {
+    return this.record.metrics;
+  }
+  get parameters(): Readonly<Record<string, unknown>> {
+    return this.record.parameters;
+  }
+  get tags(): readonly string[] {
+    return this.record.tags;
+  }
+  get tests(): readonly Test[] {
+    return this.#tests;
+  }
+  /** Dependencies as stored: `"<registry key or project path>|<upstream slug>"`. */
+  get dependencies(): readonly string[] {
+    return this.record.dependencies;
+  }
+  get artifacts(): ReadonlyArray<Readonly<ArtifactEntry>> {
+    return this.record.artifacts;
+  }
+  /** True when the experiment cannot be changed (loaded in mode "a" or "r"). */
+  get frozen(): boolean {
+    return this.#frozen;
+  }
+  /** The folder key holding this experiment's artifacts. */
+  get folder(): string {
+    return joinKey(this.#context.dir, this.slug);
+  }
+  /** Where the artifact folder is, for people. */
+  get location(): string {
+    return this.#context.storage.describe(this.folder);
+  }
+
+  /** @internal */
+  touch(what: string): void {
+    if (this.#frozen) {
+      throw new LabbookError(
+        "READ_ONLY",
+        `Cannot ${what}: experiment "${this.slug}" is read-only (projects opened in mode "a" freeze loaded experiments, mode "r" freezes everything; open in "w+" to edit).`,
+      );
+    }
+    this.record.last_updated = formatDate(utcNow());
+    this.dirty = true;
+  }
+
+  logMetric(name: string, value: number): void {
+    this.touch("logMetric");
+    assertMetric(name, value);
+    this.record.metrics[name] = value;
+  }
+
+  logParameter(name: string, value: unknown): void {
+    this.touch("logParameter");
+    if (typeof name !== "string" || name.length === 0) throw new LabbookError("INVALID_ARGUMENT", "A parameter needs a non-empty name.");
+    this.record.parameters[name] = value;
+  }
+
+  /**
+   * Add tags (or replace them with `{ overwrite: true }` as the last argument).
+   * @example exp.tag("baseline", "gpu"); exp.tag("final", { overwrite: true })
+   */
+  tag(...args: Array<string | TagOptions>): void {
+    this.touch("tag");
+    const last = args.at(-1);
+    const options = typeof last === "object" && last !== null ? (args.pop() as TagOptions) : {};
+    for (const t of args) {
+      if (typeof t !== "string") throw new LabbookError("INVALID_ARGUMENT", `Tags are strings, not ${typeof t}.`);
+    }
+    const tags = args as string[];
+    this.record.tags = options.overwrite ? [...tags] : [...this.record.tags, ...tags];
+  }
+
+  /**
+   * Log an artifact, written by its handler on the next save.
+   * @example exp.logArtifact("features", { cols: ["a", "b"] }, { handler: "json" })
+   */
+  logArtifact(name: string, value: unknown, options: LogArtifactOptions): void {
+    this.touch("logArtifact");
+    const { handler, fname, overwrite, writerOptions } = splitLogOptions(options);
+    const createdAt = parseDate(this.record.last_updated);
+    const slot = createSlot(this.#context.handlers.forLog(handler, name), name, value, createdAt, { fname, writerOptions });
+    this.record.artifacts = this.artifactSet.add(slot, overwrite, `Experiment "${this.slug}"`);
+  }
+
+  /** Read an artifact's value. Nothing is read when the project opens; this reads it now. */
+  loadArtifact<T = unknown>(name: string): Promise<T> {
+    return this.artifactSet.load(this.#context, name, `Experiment "${this.slug}"`) as Promise<T>;
+  }
+
+  /** The stored bytes of an artifact as a stream, checked against its sha256 at the end. */
+  openArtifactStream(name: string): Promise<AsyncIterable<Uint8Array>> {
+    return this.artifactSet.openStream(this.#context, name, `Experiment "${this.slug}"`);
+  }
+
+  /**
+   * Log a test: it joins the experiment only if `fn` finishes; if `fn` throws, nothing is added
+   * and the error reaches you.
+   */
+  async logTest<T = void>(name: string, options: LogTestOptions, fn: (test: Test) => T | Promise<T>): Promise<Test> {
+    if (this.#frozen) this.touch("logTest");
+    if (typeof name !== "string" || name.trim().length === 0) throw new LabbookError("INVALID_ARGUMENT", "A test needs a non-empty name.");
+    const record: TestRecord = { artifacts: [], description: options.description ?? null, metrics: {}, name, parameters: {} };
+    const test = new Test(record, this.#testHost());
+    await fn(test);
+    this.touch("logTest");
+    this.record.tests = [...this.record.tests, record];
+    this.#tests.push(test);
+    return test;
+  }
+
+  /** @internal Artifacts (of the experiment and its tests) waiting to be written. */
+  hasDirtyArtifacts(): boolean {
+    return this.artifactSet.dirtySlots().length > 0 || this.#tests.some((t) => t.artifactSet.dirtySlots().length > 0);
+  }
+
+  /** @internal */
+  async saveArtifacts(): Promise<void> {
+    await this.artifactSet.saveDirty(this.#context);
+    for (const t of this.#tests) await t.artifactSet.saveDirty(this.#context);
+  }
+
+  /** @internal */
+  markClean(): void {
+    this.dirty = false;
+    this.artifactSet.markClean();
+    for (const t of this.#tests) t.artifactSet.markClean();
+  }
+
+  /** Plain data for tables and exports. */
+  toJSON(): ExperimentRecord {
+    return this.record;
+  }
+}

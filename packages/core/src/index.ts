@@ -1,0 +1,46 @@
+export { ArtifactCollection, type ArtifactContext, defaultFname, type LogArtifactOptions, readSlotBytes, readSlotStream, writeSlot, createSlot, type ArtifactSlot } from "./artifacts/collection.js";
+export { defaultHandlers } from "./artifacts/builtins.js";
+export { bytesHandler } from "./artifacts/bytes.js";
+export { type CsvRow, csvHandler } from "./artifacts/csv.js";
+export { type ArtifactHandler, type ArtifactSource, HandlerRegistry } from "./artifacts/handler.js";
+export { jsonHandler } from "./artifacts/json.js";
+export { textHandler } from "./artifacts/text.js";
+export { yamlHandler } from "./artifacts/yaml.js";
+export { formatCompact, formatDate, parseDate, toDate, utcNow } from "./dates.js";
+export { ERROR_CODES, isLabbookError, LabbookError, type LabbookErrorCode, type LabbookErrorOptions } from "./errors.js";
+export { Experiment, type ExperimentContext, type LogTestOptions, type TagOptions } from "./experiment.js";
+export { MemoryStorage } from "./memory-storage.js";
+export { mergeExperimentRecords } from "./merge.js";
+export { type ExperimentRow, PROJECT_MODES, Project, type ProjectMode, type ProjectOptions } from "./project.js";
+export { type JsonValue, markFloat, parsePyJson, pyFloatRepr, stringifyPyJson, type StringifyOptions } from "./pyjson.js";
+export {
+  type ArtifactEntry,
+  artifactEntrySchema,
+  type ExperimentRecord,
+  experimentRecordSchema,
+  projectFileSchema,
+  type ReleaseRecord,
+  releaseRecordSchema,
+  releasesFileSchema,
+  repositoryFileSchema,
+  type TestRecord,
+  testRecordSchema,
+} from "./schemas.js";
+export { slugify } from "./slug.js";
+export {
+  assertSafeKey,
+  assertSafeRelativePath,
+  type ByteSource,
+  dirnameKey,
+  joinKey,
+  type ObjectInfo,
+  type Progress,
+  type ReadOptions,
+  type Storage,
+  type StorageCapabilities,
+  toBytes,
+  type WriteOptions,
+  type WriteResult,
+} from "./storage.js";
+export { Test } from "./test-record.js";
+export { validateFile } from "./validate.js";

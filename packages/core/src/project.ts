@@ -1,0 +1,344 @@
+import { userInfo } from "node:os";
+import { defaultHandlers } from "./artifacts/builtins.js";
+import type { HandlerRegistry } from "./artifacts/handler.js";
+import { LabbookError, isLabbookError } from "./errors.js";
+import { Experiment, type ExperimentContext } from "./experiment.js";
+import { mergeExperimentRecords, sortByCreated } from "./merge.js";
+import { parsePyJson, stringifyPyJson } from "./pyjson.js";
+import { type ExperimentRecord, projectFileSchema } from "./schemas.js";
+import { dirnameKey, type Storage } from "./storage.js";
+import { validateFile } from "./validate.js";
+
+/** lazyscribe's project modes. */
+export const PROJECT_MODES = ["r", "a", "w", "w+"] as const;
+export type ProjectMode = (typeof PROJECT_MODES)[number];
+
+export interface ProjectOptions {
+  /** Where the bytes live. The umbrella's `openProject` picks one from the location for you. */
+  storage: Storage;
+  /** "r" read-only, "a" append (default), "w" start empty, "w+" edit everything. */
+  mode?: ProjectMode;
+  /** Who logs; defaults to the OS user name, as lazyscribe does. */
+  author?: string;
+  /** Artifact handlers; defaults to the built-ins. */
+  handlers?: HandlerRegistry;
+  /** How many times save() re-reads and retries when another writer got in first (default 8). */
+  maxRetries?: number;
+}
+
+/** One row per experiment for tables and exports: fixed columns plus `metrics.<name>` and `parameters.<name>`. */
+export type ExperimentRow = {
+  name: string;
+  slug: string;
+  short_slug: string;
+  author: string;
+  created_at: string;
+  last_updated: string;
+  tags: string[];
+} & Record<`metrics.${string}` | `parameters.${string}`, unknown>;
+
+const decoder = new TextDecoder();
+
+function defaultAuthor(): string {
+  try {
+    return process.env.LABBOOK_AUTHOR ?? userInfo().username;
+  } catch {
+    return "unknown";
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * A project: a list of experiments in one lazyscribe-compatible `project.json`, with artifact files
+ * in a folder per experiment beside it.
+ *
+ * @example
+ * const project = await Project.open("project.json", { storage, author: "ada" });
+ * await project.log("baseline", async (exp) => { exp.logMetric("auc", 0.91) });
+ * await project.save();
+ */
+export class Project implements Iterable<Experiment> {
+  readonly location: string;
+  readonly storage: Storage;
+  readonly mode: ProjectMode;
+  readonly author: string;
+  readonly handlers: HandlerRegistry;
+  #experiments: Experiment[] = [];
+  #version: string | undefined;
+  #maxRetries: number;
+  #index: { bySlug: Map<string, Experiment>; byShort: Map<string, Experiment> } | undefined;
+  readonly #context: ExperimentContext;
+
+  private constructor(location: string, options: ProjectOptions) {
+    const mode = options.mode ?? "a";
+    if (!PROJECT_MODES.includes(mode)) {
+      throw new LabbookError("INVALID_ARGUMENT", `Unknown project mode ${JSON.stringify(mode)}: use one of ${PROJECT_MODES.join(", ")}.`);
+    }
+    this.location = location;
+    this.storage = options.storage;
+    this.mode = mode;
+    this.author = options.author ?? defaultAuthor();
+    this.handlers = options.handlers ?? defaultHandlers();
+    this.#maxRetries = options.maxRetries ?? 8;
+    this.#context = { storage: this.storage, handlers: this.handlers, dir: dirnameKey(location) };
+  }
+
+  /**
+   * Open (or start) the project whose index is `location` (a key in `storage`, e.g. "project.json").
+   * Experiments are read now; artifacts only when loaded.
+   */
+  static async open(location: string, options: ProjectOptions): Promise<Project> {
+    const project = new Project(location, options);
+    if (project.mode !== "w") await project.#load();
+    return project;
+  }
+
+  /** Where the index file is, for people. */
+  get path(): string {
+    return this.storage.describe(this.location);
+  }
+
+  /** The folder key holding the experiment folders. */
+  get dir(): string {
+    return this.#context.dir;
+  }
+
+  get size(): number {
+    return this.#experiments.length;
+  }
+
+  get experiments(): readonly Experiment[] {
+    return this.#experiments;
+  }
+
+  async #readStored(): Promise<{ records: ExperimentRecord[]; version: string } | undefined> {
+    let stored: { data: Uint8Array; version: string };
+    try {
+      stored = await this.storage.readVersioned(this.location);
+    } catch (error) {
+      if (isLabbookError(error, "NOT_FOUND")) return undefined;
+      throw error;
+    }
+    const data = parsePyJson(decoder.decode(stored.data), this.path);
+    return { records: validateFile(projectFileSchema, data, this.path), version: stored.version };
+  }
+
+  async #load(): Promise<void> {
+    const stored = await this.#readStored();
+    if (!stored) {
+      if (this.mode === "r") throw new LabbookError("NOT_FOUND", `No project at ${this.path}; open it in mode "a", "w" or "w+" to create one.`, { path: this.path });
+      return;
+    }
+    const frozen = this.mode === "r" || this.mode === "a";
+    this.#experiments = stored.records.map((r) => new Experiment(r, this.#context, { frozen, dirty: false }));
+    this.#version = stored.version;
+    this.#index = undefined;
+  }
+
+  #assertWritable(what: string): void {
+    if (this.mode === "r") {
+      throw new LabbookError("READ_ONLY", `Cannot ${what}: project ${this.path} is open read-only (mode "r").`, { path: this.path });
+    }
+  }
+
+  /**
+   * Log a new experiment. It joins the project only when `fn` finishes; if `fn` throws, nothing is
+   * added and the error reaches you.
+   */
+  async log(name: string, fn: (experiment: Experiment) => void | Promise<void>): Promise<Experiment> {
+    this.#assertWritable("log an experiment");
+    const experiment = new Experiment(Experiment.newRecord(name, this.author), this.#context, { frozen: false, dirty: true });
+    await fn(experiment);
+    this.append(experiment);
+    return experiment;
+  }
+
+  /** Add an experiment made elsewhere (it keeps its own artifact location). */
+  append(experiment: Experiment): void {
+    this.#assertWritable("append an experiment");
+    this.#experiments.push(experiment);
+    this.#index = undefined;
+  }
+
+  #lookup() {
+    if (!this.#index) {
+      const bySlug = new Map<string, Experiment>();
+      const byShort = new Map<string, Experiment>();
+      for (const e of this.#experiments) {
+        bySlug.set(e.slug, e);
+        const prev = byShort.get(e.shortSlug);
+        if (!prev || prev.record.created_at <= e.record.created_at) byShort.set(e.shortSlug, e);
+      }
+      this.#index = { bySlug, byShort };
+    }
+    return this.#index;
+  }
+
+  /** An experiment by slug, or by short slug (the latest by created_at wins). NOT_FOUND otherwise. */
+  get(slugOrShortSlug: string): Experiment {
+    const found = this.find(slugOrShortSlug);
+    if (!found) throw new LabbookError("NOT_FOUND", `No experiment "${slugOrShortSlug}" in ${this.path}.`, { path: this.path });
+    return found;
+  }
+
+  /** Like get(), but undefined when there is none. */
+  find(slugOrShortSlug: string): Experiment | undefined {
+    const { bySlug, byShort } = this.#lookup();
+    return bySlug.get(slugOrShortSlug) ?? byShort.get(slugOrShortSlug);
+  }
+
+  has(slugOrShortSlug: string): boolean {
+    return this.find(slugOrShortSlug) !== undefined;
+  }
+
+  [Symbol.iterator](): Iterator<Experiment> {
+    return this.#experiments[Symbol.iterator]();
+  }
+
+  filter(predicate: (experiment: Experiment) => boolean): Experiment[] {
+    return this.#experiments.filter(predicate);
+  }
+
+  /**
+   * A new project (same location, mode "w+") holding the experiments of this and `others`.
+   * Same slug: the later `last_updated` wins; on a tie the copy whose canonical JSON sorts last wins,
+   * so the result does not depend on argument order; artifacts and tests only the loser has are kept.
+   */
+  merge(...others: Project[]): Project {
+    const merged = new Project(this.location, { storage: this.storage, mode: "w+", author: this.author, handlers: this.handlers });
+    const bySlug = new Map<string, Experiment>();
+    for (const project of [this, ...others]) {
+      for (const e of project) {
+        const prev = bySlug.get(e.slug);
+        if (!prev) {
+          bySlug.set(e.slug, e);
+          continue;
+        }
+        const record = mergeExperimentRecords(prev.record, e.record);
+        const source = record === e.record ? e : prev;
+        bySlug.set(e.slug, record === source.record ? source : new Experiment(record, merged.#context, { frozen: false, dirty: true }));
+      }
+    }
+    merged.#experiments = sortByCreated([...bySlug.values()]);
+    return merged;
+  }
+
+  /** Flat rows (one per experiment) for tables and exports. */
+  toRows(): ExperimentRow[] {
+    return this.#experiments.map((e) => {
+      const r = e.record;
+      const row: Record<string, unknown> = {
+        name: r.name,
+        slug: r.slug,
+        short_slug: r.short_slug,
+        author: r.author,
+        created_at: r.created_at,
+        last_updated: r.last_updated,
+        tags: [...r.tags],
+      };
+      for (const [k, v] of Object.entries(r.metrics)) row[`metrics.${k}`] = v;
+      for (const [k, v] of Object.entries(r.parameters)) row[`parameters.${k}`] = v;
+      return row as ExperimentRow;
+    });
+  }
+
+  /** The project file exactly as save() would write it now (sorted keys, 4-space indent, ASCII). */
+  serialize(): string {
+    return stringifyPyJson(
+      this.#experiments.map((e) => e.record),
+      { indent: 4, sortKeys: true },
+    );
+  }
+
+  /**
+   * Write what changed: new artifact files first, then the index, so the index never names a
+   * missing file. The index is committed with a conditional write against the version that was
+   * read; if another writer got in first, their experiments are merged in and the write retried.
+   * On failure (SAVE_FAILED, CONFLICT after retries) the stored index is left as it was.
+   */
+  async save(): Promise<void> {
+    this.#assertWritable("save");
+    const changed = this.#experiments.filter((e) => e.dirty || e.hasDirtyArtifacts());
+    if (changed.length === 0 && this.#version !== undefined) return;
+    // Check every changed experiment serialises before anything is written.
+    for (const e of changed) {
+      try {
+        stringifyPyJson(e.record);
+      } catch (cause) {
+        throw new LabbookError("SAVE_FAILED", `Cannot save experiment "${e.slug}" to ${this.path}: ${(cause as Error).message}. Nothing was written.`, {
+          path: this.path,
+          cause,
+        });
+      }
+    }
+    if (this.mode === "w+") for (const e of changed) if (e.dirty) e.record.last_updated_by = this.author;
+    for (const e of changed) await e.saveArtifacts();
+    await this.#commitIndex();
+    for (const e of changed) e.markClean();
+  }
+
+  async #commitIndex(): Promise<void> {
+    const conditional = this.storage.capabilities.conditionalWrites;
+    for (let attempt = 0; ; attempt++) {
+      if (conditional && this.mode !== "w") await this.#catchUp();
+      const text = this.serialize();
+      try {
+        const options = !conditional || this.mode === "w" ? {} : this.#version === undefined ? { ifNoneMatch: "*" as const } : { ifMatch: this.#version };
+        const result = await this.storage.write(this.location, text, options);
+        this.#version = result.version;
+        return;
+      } catch (error) {
+        if (!isLabbookError(error, "CONFLICT")) {
+          if (isLabbookError(error, "UNSAFE_PATH")) throw error;
+          throw new LabbookError("SAVE_FAILED", `Cannot write ${this.path}: ${(error as Error).message}`, { path: this.path, cause: error });
+        }
+        if (attempt >= this.#maxRetries) {
+          throw new LabbookError("CONFLICT", `Gave up saving ${this.path} after ${attempt + 1} attempts: other writers kept changing it. Nothing of this save was committed; call save() again.`, {
+            path: this.path,
+            cause: error,
+          });
+        }
+        await sleep(Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random()));
+      }
+    }
+  }
+
+  /** Merge in whatever other writers committed since we last read the index. */
+  async #catchUp(): Promise<void> {
+    const info = await this.storage.stat(this.location);
+    if (info === undefined) {
+      this.#version = undefined;
+      return;
+    }
+    if (info.version === this.#version) return;
+    const stored = await this.#readStored();
+    if (!stored) {
+      this.#version = undefined;
+      return;
+    }
+    const frozen = this.mode === "a";
+    const mine = new Map(this.#experiments.map((e) => [e.slug, e] as const));
+    const seen = new Set<string>();
+    const result: Experiment[] = [];
+    for (const record of stored.records) {
+      seen.add(record.slug);
+      const own = mine.get(record.slug);
+      if (!own) {
+        result.push(new Experiment(record, this.#context, { frozen, dirty: false }));
+        continue;
+      }
+      const merged = mergeExperimentRecords(record, own.record);
+      if (merged !== own.record) {
+        own.record = merged;
+      }
+      result.push(own);
+    }
+    const added = this.#experiments.filter((e) => !seen.has(e.slug));
+    this.#experiments = added.length > 0 ? sortByCreated([...result, ...added]) : result;
+    this.#version = stored.version;
+    this.#index = undefined;
+  }
+}

@@ -1,0 +1,367 @@
+/**
+ * JSON as Python's `json` module reads and writes it for lazyscribe: NaN and Infinity allowed,
+ * `sort_keys=True, indent=4, ensure_ascii=True`, and float spelling kept on a round trip.
+ *
+ * Written here rather than taken from a library because no JSON package both accepts NaN/Infinity
+ * and reports each number's spelling, and the common case must stay as fast as JSON.parse.
+ */
+import { LabbookError } from "./errors.js";
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+interface Spelling {
+  value: number;
+  text: string;
+}
+
+/**
+ * How numbers were spelled in the file they came from, for the ones whose JavaScript number loses it
+ * (1.0, 1e+16, huge ints). Keyed by the containing object or array, then by key or index.
+ */
+const spellings = new WeakMap<object, Map<string | number, Spelling>>();
+
+/** Mark `container[key]` to be written as a Python float (1 → 1.0), as a float logged in Python would be. */
+export function markFloat(container: object, key: string | number): void {
+  const value = (container as Record<string | number, unknown>)[key];
+  if (typeof value !== "number") return;
+  let map = spellings.get(container);
+  if (!map) spellings.set(container, (map = new Map()));
+  map.set(key, { value, text: pyFloatRepr(value) });
+}
+
+/** Copy spelling memos from one container to another (used when cloning records). */
+export function copySpellings(from: object, to: object): void {
+  const map = spellings.get(from);
+  if (map) spellings.set(to, new Map(map));
+}
+
+// Anything that JSON.parse cannot read, or reads losing the spelling, sends us to the slow parser.
+const NEEDS_SLOW_PATH = /NaN|Infinity|\d\.0+(?![0-9])|\d[eE]|\d{16}/;
+
+/** Parse JSON as Python writes it. Throws INVALID_FORMAT with the position of the first error. */
+export function parsePyJson(text: string, path?: string): JsonValue {
+  if (!NEEDS_SLOW_PATH.test(text)) {
+    try {
+      return JSON.parse(text) as JsonValue;
+    } catch {
+      // fall through: the slow parser gives a precise message
+    }
+  }
+  return new Parser(text, path).parseDocument();
+}
+
+class Parser {
+  private i = 0;
+  constructor(
+    private readonly s: string,
+    private readonly path: string | undefined,
+  ) {}
+
+  parseDocument(): JsonValue {
+    this.ws();
+    const v = this.value(undefined, undefined);
+    this.ws();
+    if (this.i < this.s.length) this.fail("unexpected text after the end of the document");
+    return v;
+  }
+
+  private fail(what: string): never {
+    const before = this.s.slice(0, this.i);
+    const line = before.split("\n").length;
+    const column = this.i - before.lastIndexOf("\n");
+    throw new LabbookError(
+      "INVALID_FORMAT",
+      `${this.path ?? "JSON"} is not valid JSON: ${what} at line ${line}, column ${column}.`,
+      { path: this.path },
+    );
+  }
+
+  private ws(): void {
+    const s = this.s;
+    let c = s.charCodeAt(this.i);
+    while (c === 32 || c === 10 || c === 13 || c === 9) c = s.charCodeAt(++this.i);
+  }
+
+  private value(container: object | undefined, key: string | number | undefined): JsonValue {
+    const c = this.s[this.i];
+    switch (c) {
+      case "{":
+        return this.object();
+      case "[":
+        return this.array();
+      case '"':
+        return this.string();
+      case "t":
+        return this.literal("true", true);
+      case "f":
+        return this.literal("false", false);
+      case "n":
+        return this.literal("null", null);
+      case "N":
+        return this.literal("NaN", Number.NaN);
+      case "I":
+        return this.literal("Infinity", Number.POSITIVE_INFINITY);
+      default:
+        if (c === "-" && this.s.startsWith("-Infinity", this.i)) return this.literal("-Infinity", Number.NEGATIVE_INFINITY);
+        if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) return this.number(container, key);
+        return this.fail(c === undefined ? "unexpected end of input" : `unexpected character ${JSON.stringify(c)}`);
+    }
+  }
+
+  private literal<T extends JsonValue>(word: string, v: T): T {
+    if (!this.s.startsWith(word, this.i)) this.fail(`unexpected token`);
+    this.i += word.length;
+    return v;
+  }
+
+  private number(container: object | undefined, key: string | number | undefined): number {
+    const m = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+    m.lastIndex = this.i;
+    const found = m.exec(this.s);
+    if (!found) return this.fail("malformed number");
+    const text = found[0];
+    this.i += text.length;
+    const value = Number(text);
+    const isFloat = found[1] !== undefined || found[2] !== undefined;
+    if (container !== undefined && key !== undefined) {
+      if ((isFloat && Number.isInteger(value)) || (!isFloat && !Number.isSafeInteger(value))) {
+        let map = spellings.get(container);
+        if (!map) spellings.set(container, (map = new Map()));
+        map.set(key, { value, text });
+      }
+    }
+    return value;
+  }
+
+  private string(): string {
+    const s = this.s;
+    const start = ++this.i;
+    // Fast scan for the common case: no escapes.
+    let j = start;
+    for (;;) {
+      const c = s.charCodeAt(j);
+      if (c === 34) {
+        this.i = j + 1;
+        return s.slice(start, j);
+      }
+      if (c === 92 || Number.isNaN(c) || c < 32) break;
+      j++;
+    }
+    const end = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+    end.lastIndex = start - 1;
+    const found = end.exec(s);
+    if (!found) {
+      this.i = j;
+      return this.fail("malformed string");
+    }
+    this.i = start - 1 + found[0].length;
+    return JSON.parse(found[0]) as string;
+  }
+
+  private array(): JsonValue[] {
+    this.i++;
+    const out: JsonValue[] = [];
+    this.ws();
+    if (this.s[this.i] === "]") {
+      this.i++;
+      return out;
+    }
+    for (;;) {
+      this.ws();
+      out.push(this.value(out, out.length));
+      this.ws();
+      const c = this.s[this.i++];
+      if (c === "]") return out;
+      if (c !== ",") {
+        this.i--;
+        this.fail("expected , or ]");
+      }
+    }
+  }
+
+  private object(): { [key: string]: JsonValue } {
+    this.i++;
+    const out: { [key: string]: JsonValue } = {};
+    this.ws();
+    if (this.s[this.i] === "}") {
+      this.i++;
+      return out;
+    }
+    for (;;) {
+      this.ws();
+      if (this.s[this.i] !== '"') this.fail("expected a property name");
+      const key = this.string();
+      this.ws();
+      if (this.s[this.i++] !== ":") {
+        this.i--;
+        this.fail("expected :");
+      }
+      this.ws();
+      // defineProperty semantics: "__proto__" must become an own key, not a prototype change.
+      Object.defineProperty(out, key, {
+        value: this.value(out, key),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+      this.ws();
+      const c = this.s[this.i++];
+      if (c === "}") return out;
+      if (c !== ",") {
+        this.i--;
+        this.fail("expected , or }");
+      }
+    }
+  }
+}
+
+/** Python's `repr(float)`: shortest round-trip digits, exponent form below 1e-4 and from 1e16. */
+export function pyFloatRepr(n: number): string {
+  if (Number.isNaN(n)) return "NaN";
+  if (n === Number.POSITIVE_INFINITY) return "Infinity";
+  if (n === Number.NEGATIVE_INFINITY) return "-Infinity";
+  if (n === 0) return Object.is(n, -0) ? "-0.0" : "0.0";
+  const exp = n.toExponential(); // shortest digits, e.g. "1.5e+16"
+  const e = exp.indexOf("e");
+  const power = Number(exp.slice(e + 1));
+  if (power >= -5 + 1 && power < 16) {
+    const fixed = String(n);
+    return Number.isInteger(n) ? `${fixed}.0` : fixed;
+  }
+  const mantissa = exp.slice(0, e);
+  const sign = power < 0 ? "-" : "+";
+  const digits = String(Math.abs(power)).padStart(2, "0");
+  return `${mantissa}e${sign}${digits}`;
+}
+
+/** How a JavaScript number is written when no spelling was recorded: ints as ints, else repr. */
+function formatNumber(n: number): string {
+  if (Number.isInteger(n) && Math.abs(n) < 1e16) return Object.is(n, -0) ? "0" : String(n);
+  return pyFloatRepr(n);
+}
+
+// Python's ensure_ascii escapes everything outside space..~ (including DEL) as lowercase \uXXXX.
+const NON_ASCII = /[\u007f-\uffff]/g;
+function escapeNonAscii(ch: string): string {
+  return `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`;
+}
+
+export function pyString(s: string): string {
+  const json = JSON.stringify(s);
+  NON_ASCII.lastIndex = 0;
+  return NON_ASCII.test(json) ? json.replace(NON_ASCII, escapeNonAscii) : json;
+}
+
+/** Python sorts str keys by code point; JavaScript's default sort is by UTF-16 unit. */
+function compareKeys(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let k = 0; k < n; k++) {
+    const x = a.codePointAt(k) as number;
+    const y = b.codePointAt(k) as number;
+    if (x !== y) return x - y;
+    if (x > 0xffff) k++;
+  }
+  return a.length - b.length;
+}
+
+function sortedKeys(o: object): string[] {
+  const keys = Object.keys(o);
+  let ascii = true;
+  for (const k of keys) if (/[^\u0000-\ud7ff]/.test(k)) ascii = false;
+  return ascii ? keys.sort() : keys.sort(compareKeys);
+}
+
+export interface StringifyOptions {
+  /** Spaces per level; lazyscribe's index files use 4. Omit for a compact `json.dump` layout. */
+  indent?: number;
+  /** Sort keys at every level (lazyscribe's index files do). */
+  sortKeys?: boolean;
+}
+
+/**
+ * Serialise as Python's json.dumps would. Throws SAVE_FAILED-ready TypeErrors on values JSON cannot
+ * hold (functions, symbols, bigints, cycles, class instances other than Date).
+ */
+export function stringifyPyJson(value: unknown, options: StringifyOptions = {}): string {
+  const indent = options.indent;
+  const sortKeys = options.sortKeys ?? false;
+  const seen = new Set<object>();
+  const out: string[] = [];
+
+  const write = (v: unknown, pad: string, container: object | undefined, key: string | number | undefined): void => {
+    switch (typeof v) {
+      case "string":
+        out.push(pyString(v));
+        return;
+      case "number": {
+        if (container !== undefined && key !== undefined) {
+          const memo = spellings.get(container)?.get(key);
+          if (memo !== undefined && Object.is(memo.value, v)) {
+            out.push(memo.text);
+            return;
+          }
+        }
+        out.push(formatNumber(v));
+        return;
+      }
+      case "boolean":
+        out.push(v ? "true" : "false");
+        return;
+      case "undefined":
+        out.push("null");
+        return;
+      case "object":
+        break;
+      default:
+        throw new TypeError(`Object of type ${typeof v} is not JSON serializable`);
+    }
+    if (v === null) {
+      out.push("null");
+      return;
+    }
+    if (seen.has(v)) throw new TypeError("Circular reference detected");
+    const inner = indent === undefined ? "" : `${pad}${" ".repeat(indent)}`;
+    const open = indent === undefined ? "" : `\n${inner}`;
+    const sep = indent === undefined ? ", " : `,\n${inner}`;
+    const close = indent === undefined ? "" : `\n${pad}`;
+    if (Array.isArray(v)) {
+      if (v.length === 0) {
+        out.push("[]");
+        return;
+      }
+      seen.add(v);
+      out.push("[", open);
+      for (let k = 0; k < v.length; k++) {
+        if (k > 0) out.push(sep);
+        write(v[k], inner, v, k);
+      }
+      out.push(close, "]");
+      seen.delete(v);
+      return;
+    }
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) {
+      throw new TypeError(`Object of type ${(v as object).constructor?.name ?? "unknown"} is not JSON serializable`);
+    }
+    const keys = sortKeys ? sortedKeys(v) : Object.keys(v);
+    if (keys.length === 0) {
+      out.push("{}");
+      return;
+    }
+    seen.add(v);
+    out.push("{", open);
+    let first = true;
+    for (const k of keys) {
+      if (!first) out.push(sep);
+      first = false;
+      out.push(pyString(k), ": ");
+      write((v as Record<string, unknown>)[k], inner, v, k);
+    }
+    out.push(close, "}");
+    seen.delete(v);
+  };
+
+  write(value, "", undefined, undefined);
+  return out.join("");
+}

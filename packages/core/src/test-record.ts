@@ -1,0 +1,93 @@
+import { ArtifactCollection, type ArtifactContext, createSlot, type LogArtifactOptions, splitLogOptions } from "./artifacts/collection.js";
+import { utcNow } from "./dates.js";
+import { LabbookError } from "./errors.js";
+import type { TestRecord } from "./schemas.js";
+import { slugify } from "./slug.js";
+import { joinKey } from "./storage.js";
+
+/** Where a test lives and whether it may change; supplied by its experiment. */
+export interface TestHost {
+  readonly context: ArtifactContext;
+  /** The experiment's folder key. */
+  folder(): string;
+  /** Throws READ_ONLY when the experiment is frozen; marks it changed otherwise. */
+  touch(what: string): void;
+  readonly label: string;
+}
+
+/**
+ * A named population inside an experiment (lazyscribe's Test): its own metrics, parameters and
+ * artifacts, stored in `<experiment folder>/<slug(test name)>/`.
+ */
+export class Test {
+  /** @internal */
+  readonly record: TestRecord;
+  /** @internal */
+  readonly artifactSet: ArtifactCollection;
+
+  /** @internal */
+  constructor(
+    record: TestRecord,
+    private readonly host: TestHost,
+  ) {
+    this.record = record;
+    this.artifactSet = new ArtifactCollection(record.artifacts, () => joinKey(host.folder(), slugify(record.name)));
+  }
+
+  get name(): string {
+    return this.record.name;
+  }
+  get description(): string | null {
+    return this.record.description;
+  }
+  get metrics(): Readonly<Record<string, number>> {
+    return this.record.metrics;
+  }
+  get parameters(): Readonly<Record<string, unknown>> {
+    return this.record.parameters;
+  }
+  get artifacts(): ReadonlyArray<Readonly<TestRecord["artifacts"][number]>> {
+    return this.record.artifacts;
+  }
+
+  private touch(what: string): void {
+    this.host.touch(`${what} on test "${this.name}"`);
+  }
+
+  logMetric(name: string, value: number): void {
+    this.touch("logMetric");
+    assertMetric(name, value);
+    this.record.metrics[name] = value;
+  }
+
+  logParameter(name: string, value: unknown): void {
+    this.touch("logParameter");
+    this.record.parameters[name] = value;
+  }
+
+  /** Log an artifact of this test; written on the next save. */
+  logArtifact(name: string, value: unknown, options: LogArtifactOptions): void {
+    this.touch("logArtifact");
+    const { handler, fname, overwrite, writerOptions } = splitLogOptions(options);
+    const slot = createSlot(this.host.context.handlers.forLog(handler, name), name, value, utcNow(), { fname, writerOptions });
+    this.record.artifacts = this.artifactSet.add(slot, overwrite, `Test "${this.name}" of ${this.host.label}`);
+  }
+
+  /** Read an artifact's value (read from storage only now, never when the project opens). */
+  loadArtifact<T = unknown>(name: string): Promise<T> {
+    return this.artifactSet.load(this.host.context, name, `Test "${this.name}" of ${this.host.label}`) as Promise<T>;
+  }
+
+  /** The stored bytes of an artifact as a stream. */
+  openArtifactStream(name: string): Promise<AsyncIterable<Uint8Array>> {
+    return this.artifactSet.openStream(this.host.context, name, `Test "${this.name}" of ${this.host.label}`);
+  }
+}
+
+/** Metrics are numbers (NaN and ±Infinity included, as Python allows). */
+export function assertMetric(name: string, value: unknown): void {
+  if (typeof name !== "string" || name.length === 0) throw new LabbookError("INVALID_ARGUMENT", "A metric needs a non-empty name.");
+  if (typeof value !== "number") {
+    throw new LabbookError("INVALID_ARGUMENT", `Metric "${name}" must be a number, not ${value === null ? "null" : typeof value}.`);
+  }
+}

@@ -1,0 +1,328 @@
+import { randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream, type BigIntStats } from "node:fs";
+import { open, readdir } from "node:fs/promises";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import {
+  assertSafeKey,
+  type ByteSource,
+  LabbookError,
+  type ObjectInfo,
+  type ReadOptions,
+  type Storage,
+  type StorageCapabilities,
+  type WriteOptions,
+  type WriteResult,
+} from "@labbook/core";
+import fse from "fs-extra";
+import lockfile from "proper-lockfile";
+
+export interface LocalStorageOptions {
+  /** A lock older than this (ms) is taken to belong to a crashed process and is broken. Default 10 000. */
+  staleLockMs?: number;
+  /** Make renames durable with an fsync of the folder (default true). */
+  fsyncDirectories?: boolean;
+}
+
+const TEMP_SUFFIX = ".lbtmp";
+const LOCK_SUFFIX = ".lock";
+
+function versionOf(stat: BigIntStats): string {
+  return `${stat.ino}:${stat.size}:${stat.mtimeNs}`;
+}
+
+function errno(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/**
+ * Storage on the local file system, rooted at a folder. Every write goes to a temp file in the same
+ * folder, is fsynced, then renamed into place, so a reader never sees half a file. Conditional
+ * writes: create-only through link() (atomic, fails if the name exists); replace-if-unchanged under
+ * a lock file (proper-lockfile, stale locks of crashed holders are broken) with a compare of the
+ * version token (inode, size, mtime).
+ *
+ * @example
+ * const storage = new LocalStorage("./experiments");
+ * const project = await Project.open("project.json", { storage });
+ */
+export class LocalStorage implements Storage {
+  readonly kind = "local";
+  readonly capabilities: StorageCapabilities = { conditionalWrites: true, locking: true, atomicWrites: true };
+  readonly root: string;
+  readonly #staleLockMs: number;
+  readonly #fsyncDirectories: boolean;
+
+  constructor(root: string, options: LocalStorageOptions = {}) {
+    this.root = path.resolve(root);
+    this.#staleLockMs = options.staleLockMs ?? 10_000;
+    this.#fsyncDirectories = options.fsyncDirectories ?? true;
+  }
+
+  /** Absolute path of a key, refusing anything that would leave the root. */
+  pathOf(key: string): string {
+    assertSafeKey(key);
+    const full = path.resolve(this.root, key);
+    const rel = path.relative(this.root, full);
+    if (rel.startsWith("..") || path.isAbsolute(rel)) {
+      throw new LabbookError("UNSAFE_PATH", `Key ${JSON.stringify(key)} would leave ${this.root}.`, { path: key });
+    }
+    return full;
+  }
+
+  describe(key: string): string {
+    return key === "" ? this.root : path.join(this.root, key);
+  }
+
+  #fail(error: unknown, key: string, action: string): never {
+    const where = this.describe(key);
+    const code = errno(error);
+    if (error instanceof LabbookError) throw error;
+    if (code === "ENOENT") throw new LabbookError("NOT_FOUND", `No file at ${where}.`, { path: where, cause: error });
+    if (code === "EISDIR") throw new LabbookError("NOT_FOUND", `${where} is a folder, not a file.`, { path: where, cause: error });
+    throw new LabbookError("STORAGE", `Could not ${action} ${where}: ${(error as Error).message}`, { path: where, cause: error });
+  }
+
+  async read(key: string, options?: ReadOptions): Promise<Uint8Array> {
+    const file = this.pathOf(key);
+    try {
+      const data = await fse.readFile(file);
+      options?.onProgress?.({ bytes: data.byteLength, total: data.byteLength });
+      return data;
+    } catch (error) {
+      this.#fail(error, key, "read");
+    }
+  }
+
+  async readVersioned(key: string): Promise<{ data: Uint8Array; version: string }> {
+    const file = this.pathOf(key);
+    try {
+      // fstat and read through one descriptor: the version always describes the bytes returned.
+      const handle = await open(file, "r");
+      try {
+        const stat = await handle.stat({ bigint: true });
+        const data = await handle.readFile();
+        return { data, version: versionOf(stat) };
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      this.#fail(error, key, "read");
+    }
+  }
+
+  async readStream(key: string, options?: ReadOptions): Promise<AsyncIterable<Uint8Array>> {
+    const file = this.pathOf(key);
+    let handle: Awaited<ReturnType<typeof open>>;
+    let total: number;
+    try {
+      handle = await open(file, "r");
+      total = (await handle.stat()).size;
+    } catch (error) {
+      this.#fail(error, key, "read");
+    }
+    const stream = handle.createReadStream({ highWaterMark: 1024 * 1024 });
+    if (!options?.onProgress) return stream;
+    const onProgress = options.onProgress;
+    return (async function* () {
+      let bytes = 0;
+      for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+        bytes += chunk.byteLength;
+        onProgress({ bytes, total });
+        yield chunk;
+      }
+    })();
+  }
+
+  async #writeTemp(file: string, data: ByteSource, options: WriteOptions): Promise<{ temp: string; size: number }> {
+    await fse.mkdirp(path.dirname(file));
+    const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`);
+    let size = 0;
+    try {
+      if (typeof data === "string" || data instanceof Uint8Array) {
+        const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+        const handle = await open(temp, "wx");
+        try {
+          await handle.writeFile(bytes);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        size = bytes.byteLength;
+        options.onProgress?.({ bytes: size, total: size });
+      } else {
+        const out = createWriteStream(temp, { flags: "wx" });
+        const onProgress = options.onProgress;
+        const total = options.size;
+        await pipeline(
+          (async function* () {
+            for await (const chunk of data) {
+              size += chunk.byteLength;
+              onProgress?.({ bytes: size, total });
+              yield chunk;
+            }
+          })(),
+          out,
+        );
+        const handle = await open(temp, "r+");
+        try {
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      }
+      return { temp, size };
+    } catch (error) {
+      await fse.remove(temp).catch(() => {});
+      throw error;
+    }
+  }
+
+  async #syncDir(dir: string): Promise<void> {
+    if (!this.#fsyncDirectories) return;
+    try {
+      const handle = await open(dir, "r");
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    } catch {
+      // Some file systems refuse fsync on folders; the rename itself is still atomic.
+    }
+  }
+
+  async write(key: string, data: ByteSource, options: WriteOptions = {}): Promise<WriteResult> {
+    const file = this.pathOf(key);
+    let temp: string | undefined;
+    try {
+      const written = await this.#writeTemp(file, data, options);
+      temp = written.temp;
+      const tempPath = temp;
+      if (options.ifNoneMatch === "*") {
+        try {
+          await fse.link(tempPath, file);
+        } catch (error) {
+          if (errno(error) === "EEXIST") throw new LabbookError("CONFLICT", `${this.describe(key)} already exists.`, { path: this.describe(key), cause: error });
+          throw error;
+        }
+        await fse.remove(tempPath);
+      } else if (options.ifMatch !== undefined) {
+        const expected = options.ifMatch;
+        await this.withLock(key, async () => {
+          const current = await this.#statBig(file);
+          if (!current || versionOf(current) !== expected) {
+            throw new LabbookError("CONFLICT", `${this.describe(key)} changed since it was read.`, { path: this.describe(key) });
+          }
+          await fse.rename(tempPath, file);
+        });
+      } else {
+        await fse.rename(tempPath, file);
+      }
+      temp = undefined;
+      await this.#syncDir(path.dirname(file));
+      const stat = await this.#statBig(file);
+      return { version: stat ? versionOf(stat) : "", size: written.size };
+    } catch (error) {
+      if (temp) await fse.remove(temp).catch(() => {});
+      this.#fail(error, key, "write");
+    }
+  }
+
+  async #statBig(file: string): Promise<BigIntStats | undefined> {
+    try {
+      return await fse.stat(file, { bigint: true });
+    } catch (error) {
+      if (errno(error) === "ENOENT") return undefined;
+      throw error;
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    const file = this.pathOf(key);
+    try {
+      const s = await this.#statBig(file);
+      if (!s || !s.isFile()) return undefined;
+      return { key, size: Number(s.size), version: versionOf(s), lastModified: new Date(Number(s.mtimeMs)) };
+    } catch (error) {
+      this.#fail(error, key, "stat");
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const slash = prefix.lastIndexOf("/");
+    const baseKey = slash < 0 ? "" : prefix.slice(0, slash);
+    if (baseKey !== "") assertSafeKey(baseKey);
+    const keys: string[] = [];
+    const walk = async (dirKey: string): Promise<void> => {
+      let entries: import("node:fs").Dirent[];
+      try {
+        entries = await readdir(dirKey === "" ? this.root : this.pathOf(dirKey), { withFileTypes: true });
+      } catch (error) {
+        if (errno(error) === "ENOENT" || errno(error) === "ENOTDIR") return;
+        throw error;
+      }
+      for (const entry of entries) {
+        const key = dirKey === "" ? entry.name : `${dirKey}/${entry.name}`;
+        if (entry.isDirectory()) {
+          if (entry.name.endsWith(LOCK_SUFFIX)) continue;
+          if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) await walk(key);
+        } else if (entry.isFile() && key.startsWith(prefix) && !entry.name.endsWith(TEMP_SUFFIX)) {
+          keys.push(key);
+        }
+      }
+    };
+    await walk(baseKey);
+    keys.sort();
+    for (const key of keys) {
+      const info = await this.stat(key);
+      if (info) yield info;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.pathOf(key);
+    try {
+      const s = await this.#statBig(file);
+      if (s?.isDirectory()) throw new LabbookError("STORAGE", `${this.describe(key)} is a folder; delete removes files only.`, { path: this.describe(key) });
+      await fse.remove(file);
+    } catch (error) {
+      this.#fail(error, key, "delete");
+    }
+  }
+
+  async copy(from: string, to: string): Promise<void> {
+    const source = this.pathOf(from);
+    this.pathOf(to);
+    let stream: AsyncIterable<Uint8Array>;
+    try {
+      stream = createReadStream(source);
+      await fse.access(source);
+    } catch (error) {
+      this.#fail(error, from, "copy");
+    }
+    await this.write(to, stream);
+  }
+
+  async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const file = this.pathOf(key);
+    await fse.mkdirp(path.dirname(file));
+    let release: () => Promise<void>;
+    try {
+      release = await lockfile.lock(file, {
+        realpath: false,
+        lockfilePath: `${file}${LOCK_SUFFIX}`,
+        stale: this.#staleLockMs,
+        update: Math.max(1000, Math.floor(this.#staleLockMs / 4)),
+        retries: { retries: 200, factor: 1.3, minTimeout: 5, maxTimeout: 250, randomize: true },
+      });
+    } catch (error) {
+      throw new LabbookError("CONFLICT", `Could not lock ${this.describe(key)}: ${(error as Error).message}`, { path: this.describe(key), cause: error });
+    }
+    try {
+      return await fn();
+    } finally {
+      await release().catch(() => {});
+    }
+  }
+}

@@ -1,0 +1,24 @@
+import { existsSync, readdirSync } from "node:fs";
+import { defaultServerConditions, defineConfig } from "vitest/config";
+
+// One vitest project per workspace package that has a test/ folder. Tests import packages through
+// the "@labbook/source" condition, so they run against src/ without a prior build.
+const roots = ["packages", "tooling", "apps"]
+  .filter((dir) => existsSync(dir))
+  .flatMap((dir) => readdirSync(dir).map((name) => `${dir}/${name}`))
+  .filter((root) => existsSync(`${root}/test`));
+
+const conditions = ["@labbook/source", ...defaultServerConditions];
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
+  test: {
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    projects: roots.map((root) => ({
+      extends: true,
+      test: { name: root.split("/")[1] ?? root, root, include: ["test/**/*.test.ts"] },
+    })),
+  },
+});
