@@ -32,10 +32,7 @@ export function parseDate(text: string, what = "date"): Date {
     const date = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms));
     if (!Number.isNaN(date.getTime()) && formatDate(date).slice(0, 19) === `${y}-${mo}-${d}T${h}:${mi}:${s}`) return date;
   }
-  throw new LabbookError(
-    "INVALID_VERSION",
-    `Invalid ${what} "${text}": expected a naive UTC date like 2024-01-31T12:00:00.`,
-  );
+  throw new LabbookError("INVALID_VERSION", `Invalid ${what} "${text}": expected a naive UTC date like 2024-01-31T12:00:00.`);
 }
 
 /** Accept a Date or a lazyscribe date string; return a Date. */

@@ -10,6 +10,8 @@ import { assertMetric, Test, type TestHost } from "./test-record.js";
 export interface ExperimentContext extends ArtifactContext {
   /** The project folder key ("" for the storage root). */
   readonly dir: string;
+  /** The time source (whole UTC seconds); injectable for reproducible files. */
+  readonly clock: () => Date;
 }
 
 export interface TagOptions {
@@ -75,6 +77,7 @@ export class Experiment {
       folder: () => this.folder,
       touch: (what) => this.touch(what),
       label: `experiment "${this.slug}"`,
+      now: () => this.#context.clock(),
     };
   }
 
@@ -145,7 +148,7 @@ export class Experiment {
         `Cannot ${what}: experiment "${this.slug}" is read-only (projects opened in mode "a" freeze loaded experiments, mode "r" freezes everything; open in "w+" to edit).`,
       );
     }
-    this.record.last_updated = formatDate(utcNow());
+    this.record.last_updated = formatDate(this.#context.clock());
     this.dirty = true;
   }
 

@@ -1,6 +1,16 @@
-export { ArtifactCollection, type ArtifactContext, defaultFname, type LogArtifactOptions, readSlotBytes, readSlotStream, writeSlot, createSlot, type ArtifactSlot } from "./artifacts/collection.js";
 export { defaultHandlers } from "./artifacts/builtins.js";
 export { bytesHandler } from "./artifacts/bytes.js";
+export {
+  ArtifactCollection,
+  type ArtifactContext,
+  type ArtifactSlot,
+  createSlot,
+  defaultFname,
+  type LogArtifactOptions,
+  readSlotBytes,
+  readSlotStream,
+  writeSlot,
+} from "./artifacts/collection.js";
 export { type CsvRow, csvHandler } from "./artifacts/csv.js";
 export { type ArtifactHandler, type ArtifactSource, HandlerRegistry } from "./artifacts/handler.js";
 export { jsonHandler } from "./artifacts/json.js";
@@ -12,7 +22,7 @@ export { Experiment, type ExperimentContext, type LogTestOptions, type TagOption
 export { MemoryStorage } from "./memory-storage.js";
 export { mergeExperimentRecords } from "./merge.js";
 export { type ExperimentRow, PROJECT_MODES, Project, type ProjectMode, type ProjectOptions } from "./project.js";
-export { type JsonValue, markFloat, parsePyJson, pyFloatRepr, stringifyPyJson, type StringifyOptions } from "./pyjson.js";
+export { type JsonValue, markFloat, parsePyJson, pyFloatRepr, type StringifyOptions, stringifyPyJson } from "./pyjson.js";
 export {
   type ArtifactEntry,
   artifactEntrySchema,

@@ -1,7 +1,8 @@
 import { userInfo } from "node:os";
 import { defaultHandlers } from "./artifacts/builtins.js";
 import type { HandlerRegistry } from "./artifacts/handler.js";
-import { LabbookError, isLabbookError } from "./errors.js";
+import { utcNow } from "./dates.js";
+import { isLabbookError, LabbookError } from "./errors.js";
 import { Experiment, type ExperimentContext } from "./experiment.js";
 import { mergeExperimentRecords, sortByCreated } from "./merge.js";
 import { parsePyJson, stringifyPyJson } from "./pyjson.js";
@@ -22,6 +23,8 @@ export interface ProjectOptions {
   author?: string;
   /** Artifact handlers; defaults to the built-ins. */
   handlers?: HandlerRegistry;
+  /** Time source for created_at/last_updated (default: now, whole seconds). For reproducible files and tests. */
+  clock?: () => Date;
   /** How many times save() re-reads and retries when another writer got in first (default 8). */
   maxRetries?: number;
 }
@@ -83,7 +86,7 @@ export class Project implements Iterable<Experiment> {
     this.author = options.author ?? defaultAuthor();
     this.handlers = options.handlers ?? defaultHandlers();
     this.#maxRetries = options.maxRetries ?? 8;
-    this.#context = { storage: this.storage, handlers: this.handlers, dir: dirnameKey(location) };
+    this.#context = { storage: this.storage, handlers: this.handlers, dir: dirnameKey(location), clock: options.clock ?? utcNow };
   }
 
   /**
@@ -129,7 +132,8 @@ export class Project implements Iterable<Experiment> {
   async #load(): Promise<void> {
     const stored = await this.#readStored();
     if (!stored) {
-      if (this.mode === "r") throw new LabbookError("NOT_FOUND", `No project at ${this.path}; open it in mode "a", "w" or "w+" to create one.`, { path: this.path });
+      if (this.mode === "r")
+        throw new LabbookError("NOT_FOUND", `No project at ${this.path}; open it in mode "a", "w" or "w+" to create one.`, { path: this.path });
       return;
     }
     const frozen = this.mode === "r" || this.mode === "a";
@@ -150,7 +154,7 @@ export class Project implements Iterable<Experiment> {
    */
   async log(name: string, fn: (experiment: Experiment) => void | Promise<void>): Promise<Experiment> {
     this.#assertWritable("log an experiment");
-    const experiment = new Experiment(Experiment.newRecord(name, this.author), this.#context, { frozen: false, dirty: true });
+    const experiment = new Experiment(Experiment.newRecord(name, this.author, this.#context.clock()), this.#context, { frozen: false, dirty: true });
     await fn(experiment);
     this.append(experiment);
     return experiment;
@@ -208,7 +212,7 @@ export class Project implements Iterable<Experiment> {
    * so the result does not depend on argument order; artifacts and tests only the loser has are kept.
    */
   merge(...others: Project[]): Project {
-    const merged = new Project(this.location, { storage: this.storage, mode: "w+", author: this.author, handlers: this.handlers });
+    const merged = new Project(this.location, { storage: this.storage, mode: "w+", author: this.author, handlers: this.handlers, clock: this.#context.clock });
     const bySlug = new Map<string, Experiment>();
     for (const project of [this, ...others]) {
       for (const e of project) {
@@ -296,10 +300,14 @@ export class Project implements Iterable<Experiment> {
           throw new LabbookError("SAVE_FAILED", `Cannot write ${this.path}: ${(error as Error).message}`, { path: this.path, cause: error });
         }
         if (attempt >= this.#maxRetries) {
-          throw new LabbookError("CONFLICT", `Gave up saving ${this.path} after ${attempt + 1} attempts: other writers kept changing it. Nothing of this save was committed; call save() again.`, {
-            path: this.path,
-            cause: error,
-          });
+          throw new LabbookError(
+            "CONFLICT",
+            `Gave up saving ${this.path} after ${attempt + 1} attempts: other writers kept changing it. Nothing of this save was committed; call save() again.`,
+            {
+              path: this.path,
+              cause: error,
+            },
+          );
         }
         await sleep(Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random()));
       }

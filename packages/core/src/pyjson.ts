@@ -69,11 +69,7 @@ class Parser {
     const before = this.s.slice(0, this.i);
     const line = before.split("\n").length;
     const column = this.i - before.lastIndexOf("\n");
-    throw new LabbookError(
-      "INVALID_FORMAT",
-      `${this.path ?? "JSON"} is not valid JSON: ${what} at line ${line}, column ${column}.`,
-      { path: this.path },
-    );
+    throw new LabbookError("INVALID_FORMAT", `${this.path ?? "JSON"} is not valid JSON: ${what} at line ${line}, column ${column}.`, { path: this.path });
   }
 
   private ws(): void {

@@ -16,7 +16,10 @@ export const artifactEntrySchema = z.looseObject({
   version: z.number().int().nonnegative(),
   /** labbook's own additions; Python drops them on rewrite, so they stay optional. */
   size: z.number().int().nonnegative().optional(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 
 export const testRecordSchema = z.looseObject({

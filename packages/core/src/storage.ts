@@ -90,9 +90,13 @@ export function assertSafeKey(key: string): void {
     /^[a-zA-Z]:/.test(key) ||
     key.split("/").some((part) => part === ".." || part === "." || part === "");
   if (bad) {
-    throw new LabbookError("UNSAFE_PATH", `Unsafe storage key ${JSON.stringify(key)}: keys are relative, "/"-separated, without "..", "." or empty parts, backslashes or NUL.`, {
-      path: key,
-    });
+    throw new LabbookError(
+      "UNSAFE_PATH",
+      `Unsafe storage key ${JSON.stringify(key)}: keys are relative, "/"-separated, without "..", "." or empty parts, backslashes or NUL.`,
+      {
+        path: key,
+      },
+    );
   }
 }
 
@@ -104,10 +108,14 @@ export function assertSafeRelativePath(name: string, what: string): void {
   try {
     assertSafeKey(name);
   } catch (cause) {
-    throw new LabbookError("UNSAFE_PATH", `Unsafe ${what} ${JSON.stringify(name)}: it must stay inside its folder (no "..", absolute paths, backslashes or NUL).`, {
-      path: name,
-      cause,
-    });
+    throw new LabbookError(
+      "UNSAFE_PATH",
+      `Unsafe ${what} ${JSON.stringify(name)}: it must stay inside its folder (no "..", absolute paths, backslashes or NUL).`,
+      {
+        path: name,
+        cause,
+      },
+    );
   }
 }
 

@@ -1,5 +1,4 @@
 import { ArtifactCollection, type ArtifactContext, createSlot, type LogArtifactOptions, splitLogOptions } from "./artifacts/collection.js";
-import { utcNow } from "./dates.js";
 import { LabbookError } from "./errors.js";
 import type { TestRecord } from "./schemas.js";
 import { slugify } from "./slug.js";
@@ -13,6 +12,8 @@ export interface TestHost {
   /** Throws READ_ONLY when the experiment is frozen; marks it changed otherwise. */
   touch(what: string): void;
   readonly label: string;
+  /** The experiment's clock. */
+  now(): Date;
 }
 
 /**
@@ -69,7 +70,7 @@ export class Test {
   logArtifact(name: string, value: unknown, options: LogArtifactOptions): void {
     this.touch("logArtifact");
     const { handler, fname, overwrite, writerOptions } = splitLogOptions(options);
-    const slot = createSlot(this.host.context.handlers.forLog(handler, name), name, value, utcNow(), { fname, writerOptions });
+    const slot = createSlot(this.host.context.handlers.forLog(handler, name), name, value, this.host.now(), { fname, writerOptions });
     this.record.artifacts = this.artifactSet.add(slot, overwrite, `Test "${this.name}" of ${this.host.label}`);
   }
 

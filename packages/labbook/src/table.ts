@@ -26,7 +26,23 @@ export function renderTable(project: Project, options: { columns?: string[]; asc
     style: { head: [], border: [] },
     ...(options.ascii
       ? {
-          chars: { top: "-", "top-mid": "+", "top-left": "+", "top-right": "+", bottom: "-", "bottom-mid": "+", "bottom-left": "+", "bottom-right": "+", left: "|", "left-mid": "+", mid: "-", "mid-mid": "+", right: "|", "right-mid": "+", middle: "|" },
+          chars: {
+            top: "-",
+            "top-mid": "+",
+            "top-left": "+",
+            "top-right": "+",
+            bottom: "-",
+            "bottom-mid": "+",
+            "bottom-left": "+",
+            "bottom-right": "+",
+            left: "|",
+            "left-mid": "+",
+            mid: "-",
+            "mid-mid": "+",
+            right: "|",
+            "right-mid": "+",
+            middle: "|",
+          },
         }
       : {}),
   });

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream, type BigIntStats } from "node:fs";
+import { type BigIntStats, createReadStream, createWriteStream } from "node:fs";
 import { open, readdir } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -203,7 +203,8 @@ export class LocalStorage implements Storage {
         try {
           await fse.link(tempPath, file);
         } catch (error) {
-          if (errno(error) === "EEXIST") throw new LabbookError("CONFLICT", `${this.describe(key)} already exists.`, { path: this.describe(key), cause: error });
+          if (errno(error) === "EEXIST")
+            throw new LabbookError("CONFLICT", `${this.describe(key)} already exists.`, { path: this.describe(key), cause: error });
           throw error;
         }
         await fse.remove(tempPath);

@@ -7,10 +7,5 @@ import { yamlHandler } from "./yaml.js";
 
 /** A fresh registry holding the built-in handlers: json, text, bytes, yaml, csv. */
 export function defaultHandlers(): HandlerRegistry {
-  return new HandlerRegistry()
-    .register(jsonHandler)
-    .register(textHandler)
-    .register(bytesHandler)
-    .register(yamlHandler)
-    .register(csvHandler);
+  return new HandlerRegistry().register(jsonHandler).register(textHandler).register(bytesHandler).register(yamlHandler).register(csvHandler);
 }

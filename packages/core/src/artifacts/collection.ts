@@ -62,9 +62,14 @@ export function createSlot(
 }
 
 /** Split logArtifact's options into ours and the writer's. */
-export function splitLogOptions(options: LogArtifactOptions): { handler: string; fname: string | undefined; overwrite: boolean; writerOptions: Record<string, unknown> } {
+export function splitLogOptions(options: LogArtifactOptions): {
+  handler: string;
+  fname: string | undefined;
+  overwrite: boolean;
+  writerOptions: Record<string, unknown>;
+} {
   const { handler, fname, overwrite, ...writerOptions } = options;
-  if (typeof handler !== "string") throw new LabbookError("ARTIFACT_LOG", "logArtifact needs a handler, for example { handler: \"json\" }.");
+  if (typeof handler !== "string") throw new LabbookError("ARTIFACT_LOG", 'logArtifact needs a handler, for example { handler: "json" }.');
   return { handler, fname, overwrite: overwrite === true, writerOptions };
 }
 
@@ -87,7 +92,10 @@ export async function writeSlot(context: ArtifactContext, slot: ArtifactSlot, ke
     const handler = context.handlers.forLog(slot.entry.handler, slot.entry.name);
     data = await handler.write(slot.value, slot.writerOptions);
   } catch (cause) {
-    throw new LabbookError("SAVE_FAILED", `Could not serialise artifact "${slot.entry.name}" for ${where}: ${(cause as Error).message}`, { path: where, cause });
+    throw new LabbookError("SAVE_FAILED", `Could not serialise artifact "${slot.entry.name}" for ${where}: ${(cause as Error).message}`, {
+      path: where,
+      cause,
+    });
   }
   try {
     const state = { hash: createHash("sha256"), size: 0 };
@@ -109,10 +117,16 @@ export async function writeSlot(context: ArtifactContext, slot: ArtifactSlot, ke
 
 function verify(entry: ArtifactEntry, size: number, digest: () => string, where: string): void {
   if (entry.size !== undefined && entry.size !== size) {
-    throw new LabbookError("ARTIFACT_LOAD", `Artifact "${entry.name}" at ${where} has ${size} bytes but its entry records ${entry.size}: the file was changed or truncated.`, { path: where });
+    throw new LabbookError(
+      "ARTIFACT_LOAD",
+      `Artifact "${entry.name}" at ${where} has ${size} bytes but its entry records ${entry.size}: the file was changed or truncated.`,
+      { path: where },
+    );
   }
   if (entry.sha256 !== undefined && entry.sha256 !== digest()) {
-    throw new LabbookError("ARTIFACT_LOAD", `Artifact "${entry.name}" at ${where} does not match the sha256 recorded in its entry: the file was changed.`, { path: where });
+    throw new LabbookError("ARTIFACT_LOAD", `Artifact "${entry.name}" at ${where} does not match the sha256 recorded in its entry: the file was changed.`, {
+      path: where,
+    });
   }
 }
 

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install what the tests need beyond npm: a Python venv (lazyscribe, python-slugify, moto) at .venv.
+# Idempotent and cached: re-running with an unchanged requirements file does nothing.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+VENV="${LABBOOK_VENV:-$PWD/.venv}"
+REQ=tooling/python/requirements.txt
+STAMP="$VENV/.requirements.sha256"
+want=$(sha256sum "$REQ" | cut -d' ' -f1)
+if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQ"
+  echo "$want" > "$STAMP"
+fi
+"$VENV/bin/python" -c "import lazyscribe, slugify; print('python venv ready:', lazyscribe.__version__ if hasattr(lazyscribe, '__version__') else 'lazyscribe')"

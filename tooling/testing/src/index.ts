@@ -1,0 +1,1 @@
+export { findPython, repoRoot, runPython } from "./python.js";
