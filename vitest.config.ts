@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from "node:fs";
-import { defaultServerConditions, defineConfig } from "vitest/config";
+import { defineConfig } from "vitest/config";
 
 // One vitest project per workspace package that has a test/ folder. Tests import packages through
 // the "@labbook/source" condition, so they run against src/ without a prior build.
@@ -8,7 +8,8 @@ const roots = ["packages", "tooling", "apps"]
   .flatMap((dir) => readdirSync(dir).map((name) => `${dir}/${name}`))
   .filter((root) => existsSync(`${root}/test`));
 
-const conditions = ["@labbook/source", ...defaultServerConditions];
+// Vite's default server conditions, after our source condition.
+const conditions = ["@labbook/source", "module", "node", "development|production"];
 
 export default defineConfig({
   resolve: { conditions },

@@ -31,9 +31,11 @@ export class Experiment {
   /** @internal The stored record, kept as parsed so unknown fields and number spellings survive. */
   record: ExperimentRecord;
   /** @internal */
-  readonly artifactSet: ArtifactCollection;
+  artifactSet: ArtifactCollection;
   /** @internal */
   dirty: boolean;
+  /** @internal True once this experiment is known to be in the stored index (loaded or saved). */
+  committed: boolean;
   #frozen: boolean;
   #tests: Test[];
   #context: ExperimentContext;
@@ -44,6 +46,7 @@ export class Experiment {
     this.#context = context;
     this.#frozen = options.frozen;
     this.dirty = options.dirty;
+    this.committed = !options.dirty;
     this.artifactSet = new ArtifactCollection(record.artifacts, () => this.folder);
     this.#tests = record.tests.map((t) => new Test(t, this.#testHost()));
   }
@@ -79,6 +82,20 @@ export class Experiment {
       label: `experiment "${this.slug}"`,
       now: () => this.#context.clock(),
     };
+  }
+
+  /** @internal Take a merged record, keeping unsaved artifact values and tests that are still in it. */
+  replaceRecord(record: ExperimentRecord): void {
+    if (record === this.record) return;
+    const slots = new Map(this.artifactSet.slots.map((s) => [s.entry, s] as const));
+    const tests = new Map(this.#tests.map((t) => [t.record, t] as const));
+    this.record = record;
+    this.artifactSet = new ArtifactCollection(record.artifacts, () => this.folder);
+    this.artifactSet.slots.forEach((slot, i) => {
+      const previous = slots.get(slot.entry);
+      if (previous) this.artifactSet.slots[i] = previous;
+    });
+    this.#tests = record.tests.map((t) => tests.get(t) ?? new Test(t, this.#testHost()));
   }
 
   /** @internal Rebind to another project (merge, copy). */
@@ -231,6 +248,7 @@ export class Experiment {
   /** @internal */
   markClean(): void {
     this.dirty = false;
+    this.committed = true;
     this.artifactSet.markClean();
     for (const t of this.#tests) t.artifactSet.markClean();
   }

@@ -50,6 +50,10 @@ function defaultAuthor(): string {
   }
 }
 
+function sameRecord(a: ExperimentRecord, b: ExperimentRecord): boolean {
+  return stringifyPyJson(a, { sortKeys: true }) === stringifyPyJson(b, { sortKeys: true });
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -329,22 +333,21 @@ export class Project implements Iterable<Experiment> {
     }
     const frozen = this.mode === "a";
     const mine = new Map(this.#experiments.map((e) => [e.slug, e] as const));
-    const seen = new Set<string>();
+    const placed = new Set<Experiment>();
     const result: Experiment[] = [];
     for (const record of stored.records) {
-      seen.add(record.slug);
       const own = mine.get(record.slug);
-      if (!own) {
+      // A new experiment of ours that shares a slug with someone else's (same name, same second) is a
+      // different experiment unless it is identical (then it is our own earlier, retried commit).
+      if (!own || placed.has(own) || (!own.committed && !sameRecord(own.record, record))) {
         result.push(new Experiment(record, this.#context, { frozen, dirty: false }));
         continue;
       }
-      const merged = mergeExperimentRecords(record, own.record);
-      if (merged !== own.record) {
-        own.record = merged;
-      }
+      own.replaceRecord(mergeExperimentRecords(record, own.record));
+      placed.add(own);
       result.push(own);
     }
-    const added = this.#experiments.filter((e) => !seen.has(e.slug));
+    const added = this.#experiments.filter((e) => !placed.has(e));
     this.#experiments = added.length > 0 ? sortByCreated([...result, ...added]) : result;
     this.#version = stored.version;
     this.#index = undefined;

@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { MemoryStorage, parsePyJson, Project } from "../src/index.js";
+
+const fixed = (s: string) => () => new Date(`${s}Z`);
+
+async function stored(storage: MemoryStorage): Promise<Array<{ slug: string; name: string; metrics: Record<string, number> }>> {
+  return parsePyJson(new TextDecoder().decode(await storage.read("project.json"))) as never;
+}
+
+describe("save is read-merge-write", () => {
+  it("keeps both writers' experiments when two projects save concurrently", async () => {
+    const storage = new MemoryStorage();
+    const a = await Project.open("project.json", { storage, author: "a" });
+    const b = await Project.open("project.json", { storage, author: "b" });
+    await a.log("from a", (e) => e.logMetric("x", 1));
+    await b.log("from b", (e) => e.logMetric("x", 2));
+    await Promise.all([a.save(), b.save()]);
+    const names = (await stored(storage)).map((r) => r.name).sort();
+    expect(names).toEqual(["from a", "from b"]);
+  });
+
+  it("keeps two different experiments that share a slug (same name, same second)", async () => {
+    const storage = new MemoryStorage();
+    const clock = fixed("2024-05-01T10:00:00");
+    const a = await Project.open("project.json", { storage, author: "a", clock });
+    const b = await Project.open("project.json", { storage, author: "b", clock });
+    await a.log("train", (e) => e.logMetric("x", 1));
+    await b.log("train", (e) => e.logMetric("x", 2));
+    await a.save();
+    await b.save();
+    const records = await stored(storage);
+    expect(records.map((r) => r.metrics.x).sort()).toEqual([1, 2]);
+    expect(new Set(records.map((r) => r.slug)).size).toBe(1);
+  });
+
+  it("does not duplicate an experiment when a save is retried after it was committed", async () => {
+    const storage = new MemoryStorage();
+    const a = await Project.open("project.json", { storage, author: "a" });
+    await a.log("once", (e) => e.logMetric("x", 1));
+    const text = a.serialize();
+    // Another process committed the very same bytes (our earlier attempt that we think failed).
+    await storage.write("project.json", text);
+    await a.save();
+    expect((await stored(storage)).map((r) => r.name)).toEqual(["once"]);
+  });
+
+  it("a later edit in w+ wins over the stored copy and keeps artifacts only the other copy has", async () => {
+    const storage = new MemoryStorage();
+    const first = await Project.open("project.json", { storage, author: "a", clock: fixed("2024-05-01T10:00:00") });
+    await first.log("shared", (e) => e.logArtifact("one", { a: 1 }, { handler: "json" }));
+    await first.save();
+    const editor = await Project.open("project.json", { storage, mode: "w+", author: "editor", clock: fixed("2024-05-01T11:00:00") });
+    const other = await Project.open("project.json", { storage, mode: "w+", author: "other", clock: fixed("2024-05-01T10:30:00") });
+    other.get("shared").logArtifact("two", { b: 2 }, { handler: "json" });
+    await other.save();
+    editor.get("shared").logMetric("m", 5);
+    await editor.save();
+    const [record] = (await stored(storage)) as unknown as Array<{ metrics: Record<string, number>; artifacts: Array<{ name: string }>; last_updated_by: string }>;
+    expect(record?.metrics.m).toBe(5);
+    expect(record?.last_updated_by).toBe("editor");
+    expect(record?.artifacts.map((x) => x.name).sort()).toEqual(["one", "two"]);
+  });
+});
