@@ -3,7 +3,7 @@ import { formatCompact, formatDate } from "../dates.js";
 import { LabbookError } from "../errors.js";
 import type { ArtifactEntry } from "../schemas.js";
 import { slugify } from "../slug.js";
-import { assertSafeRelativePath, type ByteSource, joinKey, type Storage } from "../storage.js";
+import { assertSafeRelativePath, type ByteSource, joinKey, type Storage, type WriteOptions } from "../storage.js";
 import type { ArtifactHandler, HandlerRegistry } from "./handler.js";
 
 /** Where an artifact collection's files live and how they are read and written. */
@@ -83,9 +83,10 @@ async function* hashing(source: AsyncIterable<Uint8Array>, state: { hash: Return
 
 /**
  * Serialise and write a slot to `key`, recording `size` and `sha256` in its entry.
- * Any failure is SAVE_FAILED naming the artifact and the location.
+ * Any failure is SAVE_FAILED naming the artifact and the location; `options` go to the storage write
+ * (e.g. `ifNoneMatch: "*"` to never replace an existing file).
  */
-export async function writeSlot(context: ArtifactContext, slot: ArtifactSlot, key: string): Promise<void> {
+export async function writeSlot(context: ArtifactContext, slot: ArtifactSlot, key: string, options: WriteOptions = {}): Promise<void> {
   const where = context.storage.describe(key);
   let data: ByteSource;
   try {
@@ -103,9 +104,9 @@ export async function writeSlot(context: ArtifactContext, slot: ArtifactSlot, ke
       const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
       state.hash.update(bytes);
       state.size = bytes.byteLength;
-      await context.storage.write(key, bytes);
+      await context.storage.write(key, bytes, options);
     } else {
-      await context.storage.write(key, hashing(data, state));
+      await context.storage.write(key, hashing(data, state), options);
     }
     slot.entry.size = state.size;
     slot.entry.sha256 = state.hash.digest("hex");
