@@ -297,8 +297,9 @@ export class LocalStorage implements Storage {
     this.pathOf(to);
     let stream: AsyncIterable<Uint8Array>;
     try {
-      stream = createReadStream(source);
+      // Check first: a read stream on a missing file emits an unhandled 'error' before anyone reads it.
       await fse.access(source);
+      stream = createReadStream(source);
     } catch (error) {
       this.#fail(error, from, "copy");
     }

@@ -1,0 +1,27 @@
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describeStorageConformance } from "@labbook-internal/testing";
+import { LocalStorage } from "@labbook/storage-local";
+import { expect, it } from "vitest";
+
+describeStorageConformance(
+  "local",
+  async () => {
+    const parent = await mkdtemp(path.join(tmpdir(), "labbook-local-"));
+    const storage = new LocalStorage(path.join(parent, "root"));
+    return { storage, dispose: () => rm(parent, { recursive: true, force: true }) };
+  },
+  {
+    capabilities: { conditionalWrites: true, locking: true, atomicWrites: true },
+    extras: (storage) => {
+      it("leaves nothing outside its root and no temp files behind", async () => {
+        const local = storage() as LocalStorage;
+        await local.write("a/b.txt", "b");
+        await local.write("../escape.txt", "x").catch(() => {});
+        expect(await readdir(path.dirname(local.root))).toEqual(["root"]);
+        expect(await readdir(path.join(local.root, "a"))).toEqual(["b.txt"]);
+      });
+    },
+  },
+);
