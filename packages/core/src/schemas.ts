@@ -6,6 +6,8 @@
 import { z } from "zod";
 
 const jsonValue: z.ZodType<unknown> = z.unknown();
+/** A metric: any JS number, NaN and ±Infinity included (Python writes them; zod's z.number() refuses them). */
+const metricValue = z.custom<number>((v) => typeof v === "number", { message: "expected a number" });
 
 export const artifactEntrySchema = z.looseObject({
   created_at: z.string(),
@@ -25,7 +27,7 @@ export const artifactEntrySchema = z.looseObject({
 export const testRecordSchema = z.looseObject({
   artifacts: z.array(artifactEntrySchema),
   description: z.string().nullable(),
-  metrics: z.record(z.string(), z.number()),
+  metrics: z.record(z.string(), metricValue),
   name: z.string(),
   parameters: z.record(z.string(), jsonValue),
 });
@@ -37,7 +39,7 @@ export const experimentRecordSchema = z.looseObject({
   dependencies: z.array(z.string()),
   last_updated: z.string(),
   last_updated_by: z.string(),
-  metrics: z.record(z.string(), z.number()),
+  metrics: z.record(z.string(), metricValue),
   name: z.string(),
   parameters: z.record(z.string(), jsonValue),
   short_slug: z.string(),
