@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   "INVALID_FORMAT",
   "UNSAFE_PATH",
   "MISSING_DEPENDENCY",
+  "DEPENDENCY_CYCLE",
   "UNSUPPORTED",
   "STORAGE",
 ] as const;

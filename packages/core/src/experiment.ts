@@ -1,6 +1,8 @@
 import { ArtifactCollection, type ArtifactContext, createSlot, type LogArtifactOptions, splitLogOptions } from "./artifacts/collection.js";
 import { formatCompact, formatDate, parseDate, utcNow } from "./dates.js";
+import { formatDependency, referenceTo } from "./dependency.js";
 import { LabbookError } from "./errors.js";
+import type { Project } from "./project.js";
 import type { ArtifactEntry, ExperimentRecord, TestRecord } from "./schemas.js";
 import { slugify } from "./slug.js";
 import { joinKey } from "./storage.js";
@@ -12,6 +14,13 @@ export interface ExperimentContext extends ArtifactContext {
   readonly dir: string;
   /** The time source (whole UTC seconds); injectable for reproducible files. */
   readonly clock: () => Date;
+  /** The project the experiment belongs to, for dependencies. */
+  readonly project?: Project;
+}
+
+export interface AddDependencyOptions {
+  /** Record this registry key (or project path) instead of the one labbook works out. */
+  key?: string;
 }
 
 export interface TagOptions {
@@ -144,6 +153,10 @@ export class Experiment {
   get artifacts(): ReadonlyArray<Readonly<ArtifactEntry>> {
     return this.record.artifacts;
   }
+  /** The project this experiment belongs to (undefined for an experiment made outside one). */
+  get owner(): Project | undefined {
+    return this.#context.project;
+  }
   /** True when the experiment cannot be changed (loaded in mode "a" or "r"). */
   get frozen(): boolean {
     return this.#frozen;
@@ -251,6 +264,33 @@ export class Experiment {
     this.committed = true;
     this.artifactSet.markClean();
     for (const t of this.#tests) t.artifactSet.markClean();
+  }
+
+  /**
+   * Record that this experiment depends on `upstream`, as lazyscribe does:
+   * `"<registry key or project path>|<upstream slug>"`. The key is the upstream project's registry
+   * key when the project's registry knows it, a path relative to this project when both share a
+   * storage, and the upstream project's location otherwise. Returns the stored string.
+   * @example await project.log("train", async (exp) => { exp.addDependency(features.get("build")) })
+   */
+  addDependency(upstream: Experiment, options: AddDependencyOptions = {}): string {
+    const reference = formatDependency(options.key ?? referenceTo(this.#context.project, upstream), upstream.slug);
+    if (this.record.dependencies.includes(reference)) return reference;
+    this.touch("addDependency");
+    this.record.dependencies = [...this.record.dependencies, reference];
+    return reference;
+  }
+
+  /**
+   * The upstream experiments, keyed by their short slug. Upstream projects are opened now (not
+   * when this project was opened), once each. MISSING_DEPENDENCY when one cannot be found.
+   */
+  resolveDependencies(): Promise<Map<string, Experiment>> {
+    const project = this.#context.project;
+    if (!project) {
+      return Promise.reject(new LabbookError("UNSUPPORTED", `Experiment "${this.slug}" belongs to no project, so its dependencies cannot be resolved.`));
+    }
+    return project.dependenciesOf(this);
   }
 
   /** Plain data for tables and exports. */

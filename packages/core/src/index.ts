@@ -17,8 +17,17 @@ export { jsonHandler } from "./artifacts/json.js";
 export { textHandler } from "./artifacts/text.js";
 export { yamlHandler } from "./artifacts/yaml.js";
 export { formatCompact, formatDate, parseDate, toDate, utcNow } from "./dates.js";
+export {
+  type DependencyReference,
+  type DependencyResolver,
+  formatDependency,
+  parseDependency,
+  referenceTo,
+  relativeKey,
+  resolveRelativeKey,
+} from "./dependency.js";
 export { ERROR_CODES, isLabbookError, LabbookError, type LabbookErrorCode, type LabbookErrorOptions } from "./errors.js";
-export { Experiment, type ExperimentContext, type LogTestOptions, type TagOptions } from "./experiment.js";
+export { type AddDependencyOptions, Experiment, type ExperimentContext, type LogTestOptions, type TagOptions } from "./experiment.js";
 export { MemoryStorage } from "./memory-storage.js";
 export { mergeExperimentRecords } from "./merge.js";
 export { type ExperimentRow, PROJECT_MODES, Project, type ProjectMode, type ProjectOptions } from "./project.js";

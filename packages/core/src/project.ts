@@ -2,6 +2,7 @@ import { userInfo } from "node:os";
 import { defaultHandlers } from "./artifacts/builtins.js";
 import type { HandlerRegistry } from "./artifacts/handler.js";
 import { utcNow } from "./dates.js";
+import { type DependencyReference, type DependencyResolver, parseDependency, resolveRelativeKey } from "./dependency.js";
 import { isLabbookError, LabbookError } from "./errors.js";
 import { Experiment, type ExperimentContext } from "./experiment.js";
 import { mergeExperimentRecords, sortByCreated } from "./merge.js";
@@ -27,6 +28,11 @@ export interface ProjectOptions {
   clock?: () => Date;
   /** How many times save() re-reads and retries when another writer got in first (default 8). */
   maxRetries?: number;
+  /**
+   * Where dependencies on other projects are looked up (a `Registry` from @labbook/registry).
+   * Without one, only path references inside this project's storage resolve.
+   */
+  registry?: DependencyResolver;
 }
 
 /** One row per experiment for tables and exports: fixed columns plus `metrics.<name>` and `parameters.<name>`. */
@@ -54,6 +60,10 @@ function sameRecord(a: ExperimentRecord, b: ExperimentRecord): boolean {
   return stringifyPyJson(a, { sortKeys: true }) === stringifyPyJson(b, { sortKeys: true });
 }
 
+function wanted(reference: DependencyReference, experiment: Experiment | undefined, path: string): string {
+  return `${experiment ? `Experiment "${experiment.slug}"` : "A dependency"} in ${path} wants "${reference.slug}" from "${reference.key}"`;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -77,6 +87,9 @@ export class Project implements Iterable<Experiment> {
   #version: string | undefined;
   #maxRetries: number;
   #index: { bySlug: Map<string, Experiment>; byShort: Map<string, Experiment> } | undefined;
+  readonly #registry: DependencyResolver | undefined;
+  // Upstream projects in this project's own storage (when no registry is given), opened once each.
+  readonly #upstreams = new Map<string, Promise<Project | undefined>>();
   readonly #context: ExperimentContext;
 
   private constructor(location: string, options: ProjectOptions) {
@@ -90,7 +103,8 @@ export class Project implements Iterable<Experiment> {
     this.author = options.author ?? defaultAuthor();
     this.handlers = options.handlers ?? defaultHandlers();
     this.#maxRetries = options.maxRetries ?? 8;
-    this.#context = { storage: this.storage, handlers: this.handlers, dir: dirnameKey(location), clock: options.clock ?? utcNow };
+    this.#registry = options.registry;
+    this.#context = { storage: this.storage, handlers: this.handlers, dir: dirnameKey(location), clock: options.clock ?? utcNow, project: this };
   }
 
   /**
@@ -101,6 +115,11 @@ export class Project implements Iterable<Experiment> {
     const project = new Project(location, options);
     if (project.mode !== "w") await project.#load();
     return project;
+  }
+
+  /** The dependency resolver this project was opened with. */
+  get registry(): DependencyResolver | undefined {
+    return this.#registry;
   }
 
   /** Where the index file is, for people. */
@@ -216,7 +235,14 @@ export class Project implements Iterable<Experiment> {
    * so the result does not depend on argument order; artifacts and tests only the loser has are kept.
    */
   merge(...others: Project[]): Project {
-    const merged = new Project(this.location, { storage: this.storage, mode: "w+", author: this.author, handlers: this.handlers, clock: this.#context.clock });
+    const merged = new Project(this.location, {
+      storage: this.storage,
+      mode: "w+",
+      author: this.author,
+      handlers: this.handlers,
+      clock: this.#context.clock,
+      ...(this.#registry ? { registry: this.#registry } : {}),
+    });
     const bySlug = new Map<string, Experiment>();
     for (const project of [this, ...others]) {
       for (const e of project) {
@@ -232,6 +258,71 @@ export class Project implements Iterable<Experiment> {
     }
     merged.#experiments = sortByCreated([...bySlug.values()]);
     return merged;
+  }
+
+  /**
+   * The experiments `experiment` depends on, keyed by their short slug (as lazyscribe does).
+   * Upstream projects are opened on first use, once each; MISSING_DEPENDENCY names the key, the
+   * slug and the experiment when an upstream project or experiment cannot be found.
+   */
+  async dependenciesOf(experiment: Experiment): Promise<Map<string, Experiment>> {
+    const out = new Map<string, Experiment>();
+    for (const raw of experiment.dependencies) {
+      const reference = parseDependency(raw);
+      const upstream = await this.openUpstream(reference, experiment);
+      const found = upstream.find(reference.slug);
+      if (!found) {
+        throw new LabbookError(
+          "MISSING_DEPENDENCY",
+          `Experiment "${experiment.slug}" in ${this.path} depends on "${raw}", but the upstream project ${upstream.path} (key "${reference.key}") has no experiment "${reference.slug}".`,
+          { path: upstream.path },
+        );
+      }
+      out.set(found.shortSlug, found);
+    }
+    return out;
+  }
+
+  /** The project a dependency reference names, opened on first use. MISSING_DEPENDENCY when there is none. */
+  async openUpstream(reference: DependencyReference, experiment?: Experiment): Promise<Project> {
+    let upstream: Project | undefined;
+    try {
+      upstream = this.#registry ? await this.#registry.openUpstream(reference, this) : await this.#openLocalUpstream(reference.key);
+    } catch (cause) {
+      if (isLabbookError(cause, "MISSING_DEPENDENCY", "DEPENDENCY_CYCLE")) throw cause;
+      throw new LabbookError(
+        "MISSING_DEPENDENCY",
+        `${wanted(reference, experiment, this.path)}, but opening "${reference.key}" failed: ${(cause as Error).message}`,
+        {
+          path: reference.key,
+          cause,
+        },
+      );
+    }
+    if (!upstream) {
+      const hint = this.#registry ? "register it (registry.addProject)" : "open the project with a registry (@labbook/registry)";
+      throw new LabbookError(
+        "MISSING_DEPENDENCY",
+        `${wanted(reference, experiment, this.path)}, but "${reference.key}" is neither a registered project nor a readable project: ${hint} or fix the path.`,
+        { path: reference.key },
+      );
+    }
+    return upstream;
+  }
+
+  #openLocalUpstream(reference: string): Promise<Project | undefined> {
+    const key = resolveRelativeKey(this.dir, reference);
+    if (key === undefined) return Promise.resolve(undefined);
+    if (key === this.location) return Promise.resolve(this);
+    let pending = this.#upstreams.get(key);
+    if (!pending) {
+      pending = Project.open(key, { storage: this.storage, mode: "r", handlers: this.handlers }).catch((error: unknown) => {
+        if (isLabbookError(error, "NOT_FOUND")) return undefined;
+        throw error;
+      });
+      this.#upstreams.set(key, pending);
+    }
+    return pending;
   }
 
   /** Flat rows (one per experiment) for tables and exports. */
