@@ -8,8 +8,9 @@ const roots = ["packages", "tooling", "apps"]
   .flatMap((dir) => readdirSync(dir).map((name) => `${dir}/${name}`))
   .filter((root) => existsSync(`${root}/test`));
 
-// Vite's default server conditions, after our source condition.
-const conditions = ["@labbook/source", "module", "node", "development|production"];
+// Vite's default server conditions after our source condition, less "module": that one sends
+// dependencies such as @aws-sdk/* to ESM builds with extensionless imports that only bundlers load.
+const conditions = ["@labbook/source", "node", "development|production"];
 
 export default defineConfig({
   resolve: { conditions },

@@ -1,8 +1,8 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { describeStorageConformance } from "@labbook-internal/testing";
 import { LocalStorage } from "@labbook/storage-local";
+import { describeStorageConformance } from "@labbook-internal/testing";
 import { expect, it } from "vitest";
 
 describeStorageConformance(

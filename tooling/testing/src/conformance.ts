@@ -317,9 +317,7 @@ export function describeStorageConformance(name: string, factory: StorageFactory
 
       it(`${writers} concurrent replace-if-unchanged writes from one version: exactly one wins`, async () => {
         const base = await storage.write("race/doc.txt", "base");
-        const { won, codes } = await settle(
-          Array.from({ length: writers }, (_, i) => storage.write("race/doc.txt", `writer ${i}`, { ifMatch: base.version })),
-        );
+        const { won, codes } = await settle(Array.from({ length: writers }, (_, i) => storage.write("race/doc.txt", `writer ${i}`, { ifMatch: base.version })));
         expect(won).toHaveLength(1);
         expect(codes).toEqual(Array(writers - 1).fill("CONFLICT"));
         expect(decoder.decode(await storage.read("race/doc.txt"))).toBe(`writer ${won[0]}`);
