@@ -1,51 +1,88 @@
-import type { Project } from "@labbook/core";
+import type { Experiment, Project } from "@labbook/core";
 import Table from "cli-table3";
+import { fieldValue, parseField } from "./filter-expression.js";
 
-function cell(value: unknown): string {
+/** How a table is drawn: box-drawing lines (terminal), ASCII lines, or plain aligned columns (pipes, files). */
+export type TableStyle = "box" | "ascii" | "plain";
+
+const ASCII_CHARS = {
+  top: "-",
+  "top-mid": "+",
+  "top-left": "+",
+  "top-right": "+",
+  bottom: "-",
+  "bottom-mid": "+",
+  "bottom-left": "+",
+  "bottom-right": "+",
+  left: "|",
+  "left-mid": "+",
+  mid: "-",
+  "mid-mid": "+",
+  right: "|",
+  "right-mid": "+",
+  middle: "|",
+};
+
+const PLAIN_CHARS = Object.fromEntries(Object.keys(ASCII_CHARS).map((k) => [k, k === "middle" ? "  " : ""]));
+
+/** One value as table text: numbers to 4 significant digits, lists joined with ", ", objects as JSON. */
+export function formatCell(value: unknown): string {
   if (value === undefined || value === null) return "";
   if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toPrecision(4).replace(/\.?0+$/, "");
-  if (Array.isArray(value)) return value.join(", ");
+  if (Array.isArray(value)) return value.map((v) => (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v))).join(", ");
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
+}
+
+/** A table of already formatted cells in the given style. */
+export function renderGrid(head: readonly string[], rows: ReadonlyArray<readonly string[]>, options: { style?: TableStyle } = {}): string {
+  const style = options.style ?? "box";
+  const table = new Table({
+    head: [...head],
+    style: style === "plain" ? { head: [], border: [], "padding-left": 0, "padding-right": 0 } : { head: [], border: [] },
+    ...(style === "ascii" ? { chars: ASCII_CHARS } : style === "plain" ? { chars: PLAIN_CHARS } : {}),
+  });
+  for (const row of rows) table.push([...row]);
+  const text = table.toString();
+  return style === "plain"
+    ? text
+        .split("\n")
+        .map((line) => line.trimEnd())
+        .join("\n")
+    : text;
+}
+
+/** Every metric, then every parameter name used by these experiments, as `metrics.x` / `parameters.y` columns. */
+export function defaultColumns(experiments: Iterable<Experiment>): string[] {
+  const metrics = new Set<string>();
+  const parameters = new Set<string>();
+  for (const e of experiments) {
+    for (const k of Object.keys(e.record.metrics)) metrics.add(k);
+    for (const k of Object.keys(e.record.parameters)) parameters.add(k);
+  }
+  return [...[...metrics].sort().map((k) => `metrics.${k}`), ...[...parameters].sort().map((k) => `parameters.${k}`)];
+}
+
+export interface RenderTableOptions {
+  /** Columns after short_slug, created_at, author and tags, e.g. ["metrics.auc", "parameters.lr"]. Default: every metric and parameter. */
+  columns?: string[];
+  /** Only these experiments, in this order (default: all of the project's). */
+  experiments?: readonly Experiment[];
+  /** Shorthand for `style: "ascii"`. */
+  ascii?: boolean;
+  style?: TableStyle;
 }
 
 /**
  * A text table of a project's experiments: short slug, created, author, tags, then every metric and
  * parameter (or the `columns` you name, e.g. ["metrics.auc", "parameters.lr"]).
  */
-export function renderTable(project: Project, options: { columns?: string[]; ascii?: boolean } = {}): string {
-  const rows = project.toRows();
-  const dynamic =
-    options.columns ??
-    [...new Set(rows.flatMap((r) => Object.keys(r).filter((k) => k.startsWith("metrics.") || k.startsWith("parameters."))))].sort((a, b) =>
-      a.startsWith("metrics.") === b.startsWith("metrics.") ? a.localeCompare(b) : a.startsWith("metrics.") ? -1 : 1,
-    );
+export function renderTable(project: Project, options: RenderTableOptions = {}): string {
+  const experiments = options.experiments ?? project.experiments;
+  const dynamic = options.columns ?? defaultColumns(experiments);
   const head = ["short_slug", "created_at", "author", "tags", ...dynamic];
-  const table = new Table({
-    head,
-    style: { head: [], border: [] },
-    ...(options.ascii
-      ? {
-          chars: {
-            top: "-",
-            "top-mid": "+",
-            "top-left": "+",
-            "top-right": "+",
-            bottom: "-",
-            "bottom-mid": "+",
-            "bottom-left": "+",
-            "bottom-right": "+",
-            left: "|",
-            "left-mid": "+",
-            mid: "-",
-            "mid-mid": "+",
-            right: "|",
-            "right-mid": "+",
-            middle: "|",
-          },
-        }
-      : {}),
-  });
-  for (const row of rows) table.push(head.map((h) => cell((row as Record<string, unknown>)[h])));
-  return table.toString();
+  // Default columns are split at the first dot only, so names with spaces or dots still work.
+  const paths = head.map((h) => (options.columns || !h.includes(".") ? parseField(h) : [h.slice(0, h.indexOf(".")), h.slice(h.indexOf(".") + 1)]));
+  const rows = experiments.map((e) => paths.map((p) => formatCell(fieldValue(e.record, p))));
+  return renderGrid(head, rows, { style: options.style ?? (options.ascii ? "ascii" : "box") });
 }

@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+/**
+ * The `labbook` command. Only commander is loaded up front; each command imports its module (and
+ * through it the library and storage adapters) when it runs, so `labbook --help` stays fast.
+ */
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, Option } from "commander";
+
+const EXIT_OK = 0;
+const EXIT_ERROR = 1;
+const EXIT_USAGE = 2;
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+const program = new Command("labbook")
+  .description("Look at, compare and move labbook (lazyscribe-compatible) experiments and artifacts.\nLocations: a path, a file:// URL or an s3:// URL.")
+  .version(version(), "-V, --version")
+  .option("--debug", "print stack traces and error causes")
+  .exitOverride()
+  .showHelpAfterError("(run with --help for usage)")
+  .addHelpText(
+    "after",
+    `
+Exit codes: 0 ok, 1 error, 2 bad usage. Every listing takes --json (shapes in docs/cli.md).`,
+  );
+
+const json = () => new Option("--json", "print JSON for scripts (shapes in docs/cli.md)");
+
+program
+  .command("ls")
+  .description("list the experiments of a project")
+  .argument("<project>", "project location (folder, project.json, file:// or s3:// URL)")
+  .option("-f, --filter <expression>", 'keep experiments matching, e.g. "metrics.auc > 0.9 and tags has baseline"')
+  .option("-s, --sort <fields>", "sort by fields, comma-separated; prefix - for descending, e.g. -metrics.auc")
+  .option("-c, --columns <fields>", "columns after slug, created, author and tags, e.g. metrics.auc,parameters.lr")
+  .option("-n, --limit <n>", "show at most n experiments (after filter and sort)")
+  .addOption(json())
+  .action(async (location: string, options) => {
+    const { ls } = await import("./cli/ls.js");
+    await ls(location, options);
+  });
+
+program
+  .command("show")
+  .description("everything about one experiment: metrics, parameters, tags, tests, artifacts, dependencies")
+  .argument("<project>", "project location")
+  .argument("<slug>", "experiment slug or short slug (the latest of that name)")
+  .addOption(json())
+  .action(async (location: string, slug: string, options) => {
+    const { show } = await import("./cli/show.js");
+    await show(location, slug, options);
+  });
+
+program
+  .command("compare")
+  .description("parameters and metrics of experiments side by side; differing rows are marked *")
+  .argument("<project>", "project location")
+  .argument("<slugs...>", "two or more experiment slugs or short slugs")
+  .option("-d, --differences", "only rows that differ")
+  .addOption(json())
+  .action(async (location: string, slugs: string[], options) => {
+    const { compare } = await import("./cli/compare.js");
+    await compare(location, slugs, options);
+  });
+
+const artifact = program.command("artifact").description("artifact files of experiments");
+artifact
+  .command("get")
+  .description("write an artifact's stored bytes to stdout or a file")
+  .argument("<project>", "project location")
+  .argument("<slug>", "experiment slug or short slug")
+  .argument("<name>", "artifact name")
+  .option("-o, --out <file>", "write to this file instead of stdout")
+  .option("-t, --test <name>", "an artifact of this test of the experiment")
+  .action(async (location: string, slug: string, name: string, options) => {
+    const { artifactGet } = await import("./cli/artifact.js");
+    await artifactGet(location, slug, name, options);
+  });
+
+program
+  .command("merge")
+  .description("merge projects into one; artifact files are copied into the target's folder")
+  .argument("<a>", "project location")
+  .argument("<b>", "project location")
+  .argument("[more...]", "more project locations")
+  .requiredOption("--into <project>", "target project location (its own experiments, if any, are kept)")
+  .addOption(json())
+  .action(async (a: string, b: string, more: string[], options) => {
+    const { merge } = await import("./cli/merge.js");
+    await merge([a, b, ...more], options.into, options);
+  });
+
+program
+  .command("gc")
+  .description("list (or --delete) files under a project's folder that no index names")
+  .argument("<project>", "project location")
+  .option("--delete", "remove the listed files")
+  .option("--min-age <seconds>", "leave files younger than this alone (a save may be in progress)", "3600")
+  .addOption(json())
+  .action(async (location: string, options) => {
+    const { gc } = await import("./cli/gc.js");
+    await gc(location, options);
+  });
+
+function debugRequested(): boolean {
+  return program.opts().debug === true || process.argv.includes("--debug");
+}
+
+async function main(): Promise<number> {
+  // `labbook ls … | head` closes the pipe early; that is not an error.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(EXIT_OK);
+    throw error;
+  });
+  try {
+    await program.parseAsync(process.argv);
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version "errors" are fine; everything else commander reports is bad usage.
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    const err = error as Error & { code?: unknown };
+    if (debugRequested()) {
+      console.error(err.stack ?? String(err));
+      if (err.cause) console.error("Caused by:", err.cause);
+    } else {
+      const code = err.name === "LabbookError" && typeof err.code === "string" ? ` [${err.code}]` : "";
+      console.error(`labbook: ${err.message ?? String(err)}${code}`);
+    }
+    if (err.name === "UsageError") {
+      console.error("(run with --help for usage)");
+      return EXIT_USAGE;
+    }
+    return EXIT_ERROR;
+  }
+}
+
+process.exitCode = await main();

@@ -1,0 +1,100 @@
+import type { Experiment } from "@labbook/core";
+import { isLabbookError } from "@labbook/core";
+import { compileFilter, fieldValue, parseField } from "../filter-expression.js";
+import { openProject } from "../open.js";
+import { renderTable } from "../table.js";
+import { positiveInt, print, printJson, stdoutStyle, UsageError } from "./output.js";
+
+export interface LsOptions {
+  filter?: string;
+  sort?: string;
+  columns?: string;
+  limit?: string;
+  json?: boolean;
+}
+
+/** Parse a user-supplied expression or field, turning INVALID_ARGUMENT into a usage error (exit 2). */
+function asUsage<T>(option: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (isLabbookError(error, "INVALID_ARGUMENT")) throw new UsageError(`${option}: ${error.message}`);
+    throw error;
+  }
+}
+
+function rank(value: unknown): number {
+  if (value === undefined || value === null) return 3;
+  if (typeof value === "number") return Number.isNaN(value) ? 2 : 0;
+  return 1;
+}
+
+/** Order by one or more fields; "-" in front sorts descending. Absent values always come last. */
+export function sortExperiments(experiments: Experiment[], spec: string): Experiment[] {
+  const keys = spec
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map((s) => ({ descending: s.startsWith("-"), path: asUsage("--sort", () => parseField(s.replace(/^[-+]/, ""))) }));
+  if (keys.length === 0) throw new UsageError("--sort needs a field, for example --sort -metrics.auc");
+  return experiments
+    .map((e, index) => ({ e, index, values: keys.map((k) => fieldValue(e.record, k.path)) }))
+    .sort((x, y) => {
+      for (const [i, key] of keys.entries()) {
+        const a = x.values[i];
+        const b = y.values[i];
+        const ra = rank(a);
+        const rb = rank(b);
+        if (ra !== rb) return ra - rb;
+        if (ra >= 2) continue;
+        const sa = ra === 0 ? (a as number) : JSON.stringify(a);
+        const sb = rb === 0 ? (b as number) : JSON.stringify(b);
+        if (sa < sb) return key.descending ? 1 : -1;
+        if (sa > sb) return key.descending ? -1 : 1;
+      }
+      return x.index - y.index;
+    })
+    .map((x) => x.e);
+}
+
+/** The `--json` shape of one experiment in `labbook ls`. */
+export function experimentSummary(e: Experiment) {
+  const r = e.record;
+  return {
+    slug: r.slug,
+    short_slug: r.short_slug,
+    name: r.name,
+    author: r.author,
+    created_at: r.created_at,
+    last_updated: r.last_updated,
+    tags: r.tags,
+    metrics: r.metrics,
+    parameters: r.parameters,
+  };
+}
+
+export async function ls(location: string, options: LsOptions): Promise<void> {
+  const predicate = options.filter === undefined ? undefined : asUsage("--filter", () => compileFilter(options.filter as string));
+  const columns =
+    options.columns === undefined
+      ? undefined
+      : options.columns
+          .split(",")
+          .map((c) => c.trim())
+          .filter((c) => c.length > 0);
+  if (columns) for (const c of columns) asUsage("--columns", () => parseField(c));
+  const limit = options.limit === undefined ? undefined : positiveInt(options.limit, "--limit");
+  const project = await openProject(location, { mode: "r" });
+  let experiments = predicate ? project.filter(predicate) : [...project.experiments];
+  if (options.sort !== undefined) experiments = sortExperiments(experiments, options.sort);
+  if (limit !== undefined) experiments = experiments.slice(0, limit);
+  if (options.json) {
+    printJson(experiments.map(experimentSummary));
+    return;
+  }
+  if (experiments.length === 0) {
+    process.stderr.write(project.size === 0 ? `No experiments in ${project.path}.\n` : `No experiments match (of ${project.size}).\n`);
+    return;
+  }
+  print(renderTable(project, { experiments, ...(columns ? { columns } : {}), style: stdoutStyle() }));
+}

@@ -1,0 +1,46 @@
+import type { TableStyle } from "../table.js";
+
+/** A mistake in how the command was called (exit code 2), as opposed to a failure doing it (exit 1). */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/** Table style for stdout: box lines on a terminal, plain aligned columns for pipes and files. */
+export function stdoutStyle(): TableStyle {
+  return process.stdout.isTTY ? "box" : "plain";
+}
+
+/** Write a line (or lines) to stdout. */
+export function print(text: string): void {
+  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+}
+
+/**
+ * Standard JSON for scripts: 2-space indent; NaN and ±Infinity (which Python lazyscribe may store)
+ * become the strings "NaN", "Infinity", "-Infinity" so the output stays valid JSON.
+ */
+export function printJson(value: unknown): void {
+  print(
+    JSON.stringify(value, (_key, v) => (typeof v === "number" && !Number.isFinite(v) ? (Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity") : v), 2),
+  );
+}
+
+/** Parse a positive integer option or fail with a usage error naming the option. */
+export function positiveInt(value: string, option: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`${option} takes a positive whole number, not ${JSON.stringify(value)}.`);
+  return Number(value);
+}
+
+/** Human-readable byte count. */
+export function formatBytes(size: number | null | undefined): string {
+  if (size === null || size === undefined) return "";
+  if (size < 1024) return `${size} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let value = size / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}

@@ -1,0 +1,335 @@
+/**
+ * A small expression language for choosing experiments, used by `labbook ls --filter`:
+ *
+ *   metrics.auc > 0.9 and tags has baseline
+ *   not (author = "ada" or parameters.model.depth >= 6)
+ *
+ * Parsed by a hand-written tokenizer and recursive-descent parser into a tree that is evaluated
+ * against an experiment record; nothing is ever passed to eval or Function. Hand-written because
+ * the grammar is ten lines and we want error messages that point at the column.
+ */
+
+import type { ExperimentRecord } from "@labbook/core";
+import { LabbookError } from "@labbook/core";
+
+/** Fields an expression (or `--sort`, `--columns`) may name. `metrics.*` and `parameters.*` take a path. */
+export const FILTER_FIELDS = [
+  "name",
+  "slug",
+  "short_slug",
+  "author",
+  "created_at",
+  "last_updated",
+  "last_updated_by",
+  "tags",
+  "dependencies",
+  "artifacts",
+  "tests",
+  "metrics",
+  "parameters",
+] as const;
+
+export type Comparator = "=" | "!=" | "<" | "<=" | ">" | ">=" | "has";
+export type Literal = string | number | boolean | null;
+
+export type FilterNode =
+  | { kind: "and" | "or"; left: FilterNode; right: FilterNode }
+  | { kind: "not"; operand: FilterNode }
+  | { kind: "compare"; field: string[]; op: Comparator; value: Literal };
+
+type Token =
+  | { type: "word"; text: string; pos: number }
+  | { type: "string"; text: string; pos: number }
+  | { type: "number"; value: number; text: string; pos: number }
+  | { type: "op"; text: Comparator; pos: number }
+  | { type: "punct"; text: "(" | ")" | "."; pos: number }
+  | { type: "end"; pos: number };
+
+function syntaxError(source: string, pos: number, what: string): LabbookError {
+  return new LabbookError("INVALID_ARGUMENT", `Bad filter at column ${pos + 1}: ${what}.\n  ${source}\n  ${" ".repeat(pos)}^`);
+}
+
+// A number must not run into letters, "-" or ":" (2024-01-01 and 3abc are bare words, not numbers).
+const NUMBER = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?![A-Za-z0-9_\-:])/;
+const WORD = /^[A-Za-z0-9_][A-Za-z0-9_\-:]*/;
+
+function tokenize(source: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < source.length) {
+    const ch = source[i] as string;
+    if (/\s/.test(ch)) {
+      i++;
+      continue;
+    }
+    const rest = source.slice(i);
+    const op = /^(<=|>=|!=|==|=|<|>)/.exec(rest);
+    if (op) {
+      tokens.push({ type: "op", text: (op[1] === "==" ? "=" : op[1]) as Comparator, pos: i });
+      i += op[0].length;
+      continue;
+    }
+    if (ch === "(" || ch === ")" || ch === ".") {
+      // A "." followed by a digit after an operator is a number such as .5, handled below.
+      if (!(ch === "." && /^\.\d/.test(rest) && tokens.at(-1)?.type === "op")) {
+        tokens.push({ type: "punct", text: ch, pos: i });
+        i++;
+        continue;
+      }
+    }
+    if (ch === '"' || ch === "'") {
+      let text = "";
+      let j = i + 1;
+      for (; j < source.length && source[j] !== ch; j++) {
+        if (source[j] === "\\" && j + 1 < source.length) j++;
+        text += source[j];
+      }
+      if (j >= source.length) throw syntaxError(source, i, "this string is never closed");
+      tokens.push({ type: "string", text, pos: i });
+      i = j + 1;
+      continue;
+    }
+    const num = NUMBER.exec(rest);
+    if (num && (ch !== "-" || tokens.at(-1)?.type === "op")) {
+      tokens.push({ type: "number", value: Number(num[0]), text: num[0], pos: i });
+      i += num[0].length;
+      continue;
+    }
+    const word = WORD.exec(rest);
+    if (word) {
+      tokens.push({ type: "word", text: word[0], pos: i });
+      i += word[0].length;
+      continue;
+    }
+    throw syntaxError(source, i, `unexpected character ${JSON.stringify(ch)}`);
+  }
+  tokens.push({ type: "end", pos: source.length });
+  return tokens;
+}
+
+const KEYWORDS = new Set(["and", "or", "not", "has"]);
+
+class Parser {
+  #tokens: Token[];
+  #at = 0;
+  constructor(
+    readonly source: string,
+    tokens: Token[],
+  ) {
+    this.#tokens = tokens;
+  }
+
+  #peek(): Token {
+    return this.#tokens[this.#at] as Token;
+  }
+
+  #isWord(text: string): boolean {
+    const t = this.#peek();
+    return t.type === "word" && t.text.toLowerCase() === text;
+  }
+
+  #describe(t: Token): string {
+    return t.type === "end" ? "the end of the expression" : `"${t.type === "number" ? t.text : t.text}"`;
+  }
+
+  parse(): FilterNode {
+    if (this.#peek().type === "end") throw syntaxError(this.source, 0, "the expression is empty");
+    const node = this.#or();
+    const t = this.#peek();
+    if (t.type !== "end") throw syntaxError(this.source, t.pos, `expected "and", "or" or the end, found ${this.#describe(t)}`);
+    return node;
+  }
+
+  #or(): FilterNode {
+    let left = this.#and();
+    while (this.#isWord("or")) {
+      this.#at++;
+      left = { kind: "or", left, right: this.#and() };
+    }
+    return left;
+  }
+
+  #and(): FilterNode {
+    let left = this.#not();
+    while (this.#isWord("and")) {
+      this.#at++;
+      left = { kind: "and", left, right: this.#not() };
+    }
+    return left;
+  }
+
+  #not(): FilterNode {
+    if (this.#isWord("not")) {
+      this.#at++;
+      return { kind: "not", operand: this.#not() };
+    }
+    return this.#primary();
+  }
+
+  #primary(): FilterNode {
+    const t = this.#peek();
+    if (t.type === "punct" && t.text === "(") {
+      this.#at++;
+      const inner = this.#or();
+      const close = this.#peek();
+      if (close.type !== "punct" || close.text !== ")") throw syntaxError(this.source, close.pos, `expected ")", found ${this.#describe(close)}`);
+      this.#at++;
+      return inner;
+    }
+    const field = this.#field();
+    const opToken = this.#peek();
+    let op: Comparator;
+    if (opToken.type === "op") op = opToken.text;
+    else if (this.#isWord("has")) op = "has";
+    else throw syntaxError(this.source, opToken.pos, `expected a comparison (= != < <= > >= has) after ${field.join(".")}, found ${this.#describe(opToken)}`);
+    this.#at++;
+    return { kind: "compare", field, op, value: this.#literal() };
+  }
+
+  #field(): string[] {
+    const t = this.#peek();
+    if (t.type !== "word" || KEYWORDS.has(t.text.toLowerCase()))
+      throw syntaxError(this.source, t.pos, `expected a field such as metrics.auc, found ${this.#describe(t)}`);
+    this.#at++;
+    const path = [t.text];
+    while (this.#peek().type === "punct" && (this.#peek() as { text: string }).text === ".") {
+      this.#at++;
+      const part = this.#peek();
+      if (part.type === "word" || part.type === "string") path.push(part.text);
+      else if (part.type === "number" && /^\d+$/.test(part.text)) path.push(part.text);
+      else throw syntaxError(this.source, part.pos, `expected a name after ".", found ${this.#describe(part)}`);
+      this.#at++;
+    }
+    return checkField(path, this.source, t.pos);
+  }
+
+  #literal(): Literal {
+    const t = this.#peek();
+    this.#at++;
+    if (t.type === "number") return t.value;
+    if (t.type === "string") return t.text;
+    if (t.type === "word" && !KEYWORDS.has(t.text.toLowerCase())) {
+      if (t.text === "true") return true;
+      if (t.text === "false") return false;
+      if (t.text === "null") return null;
+      return t.text;
+    }
+    throw syntaxError(this.source, t.pos, `expected a value (number, "string" or word), found ${this.#describe(t)}`);
+  }
+}
+
+function checkField(path: string[], source: string, pos: number): string[] {
+  const head = path[0] as string;
+  if (!(FILTER_FIELDS as readonly string[]).includes(head)) {
+    throw syntaxError(source, pos, `unknown field "${head}"; use one of ${FILTER_FIELDS.join(", ")} (metrics and parameters take a name: metrics.auc)`);
+  }
+  if ((head === "metrics" || head === "parameters") && path.length < 2) throw syntaxError(source, pos, `name the ${head.slice(0, -1)}, for example ${head}.x`);
+  if (head !== "metrics" && head !== "parameters" && path.length > 1) throw syntaxError(source, pos, `"${head}" has no sub-fields`);
+  return path;
+}
+
+/**
+ * Parse a filter expression. Throws LabbookError INVALID_ARGUMENT with the column on bad input.
+ *
+ * Grammar: `expr := or; or := and ("or" and)*; and := not ("and" not)*; not := "not" not | primary;
+ * primary := "(" expr ")" | field op value`, op one of `= != < <= > >= has`.
+ */
+export function parseFilter(source: string): FilterNode {
+  return new Parser(source, tokenize(source)).parse();
+}
+
+/**
+ * Parse a field path as `--sort` and `--columns` take it: `metrics.auc`, `parameters.model.depth`,
+ * `tags`, `created_at`. Throws INVALID_ARGUMENT for unknown fields.
+ */
+export function parseField(source: string): string[] {
+  const tokens = tokenize(source);
+  const path: string[] = [];
+  let expectName = true;
+  for (const t of tokens) {
+    if (t.type === "end") break;
+    if (expectName && (t.type === "word" || t.type === "string" || (t.type === "number" && /^\d+$/.test(t.text)))) path.push(t.text);
+    else if (!expectName && t.type === "punct" && t.text === ".") {
+      // next part
+    } else throw syntaxError(source, t.pos, "expected a field such as metrics.auc");
+    expectName = !expectName;
+  }
+  if (path.length === 0 || expectName) throw syntaxError(source, source.length, "expected a field such as metrics.auc");
+  return checkField(path, source, 0);
+}
+
+/** The value of a field path in an experiment record (undefined when it is absent). */
+export function fieldValue(record: ExperimentRecord, path: readonly string[]): unknown {
+  const [head, ...rest] = path;
+  switch (head) {
+    case "artifacts":
+      return record.artifacts.map((a) => a.name);
+    case "tests":
+      return record.tests.map((t) => t.name);
+    case "metrics":
+    case "parameters": {
+      let value: unknown = record[head];
+      for (const part of rest) {
+        if (value === null || typeof value !== "object") return undefined;
+        value = Object.hasOwn(value, part) ? (value as Record<string, unknown>)[part] : undefined;
+      }
+      return value;
+    }
+    default:
+      return (record as Record<string, unknown>)[head as string];
+  }
+}
+
+function compare(actual: unknown, op: Comparator, expected: Literal): boolean {
+  if (op === "has") {
+    if (Array.isArray(actual)) return actual.some((item) => item === expected || (typeof item === "number" && item === Number(expected)));
+    if (typeof actual === "string") return actual.includes(String(expected));
+    return false;
+  }
+  // An absent field never matches, not even with "!=": "metrics.auc != 1" means "has an auc, not 1".
+  if (actual === undefined) return false;
+  if (op === "=" || op === "!=") {
+    const equal = typeof actual === "number" && typeof expected === "string" ? actual === Number(expected) : actual === expected;
+    return op === "=" ? equal : !equal;
+  }
+  let a: number | string;
+  let b: number | string;
+  if (typeof actual === "number" && typeof expected === "number") [a, b] = [actual, expected];
+  else if (typeof actual === "string" && typeof expected === "string") [a, b] = [actual, expected];
+  else return false;
+  switch (op) {
+    case "<":
+      return a < b;
+    case "<=":
+      return a <= b;
+    case ">":
+      return a > b;
+    default:
+      return a >= b;
+  }
+}
+
+/** Does this experiment record satisfy the parsed expression? */
+export function evaluateFilter(node: FilterNode, record: ExperimentRecord): boolean {
+  switch (node.kind) {
+    case "and":
+      return evaluateFilter(node.left, record) && evaluateFilter(node.right, record);
+    case "or":
+      return evaluateFilter(node.left, record) || evaluateFilter(node.right, record);
+    case "not":
+      return !evaluateFilter(node.operand, record);
+    case "compare":
+      return compare(fieldValue(record, node.field), node.op, node.value);
+  }
+}
+
+/**
+ * A predicate from an expression, for `project.filter(...)`.
+ *
+ * @example
+ * project.filter(compileFilter("metrics.auc > 0.9 and tags has baseline"))
+ */
+export function compileFilter(source: string): (experiment: { record: ExperimentRecord }) => boolean {
+  const tree = parseFilter(source);
+  return (experiment) => evaluateFilter(tree, experiment.record);
+}
