@@ -199,6 +199,9 @@ export class LocalStorage implements Storage {
       const written = await this.#writeTemp(file, data, options);
       temp = written.temp;
       const tempPath = temp;
+      // The version of what we wrote, taken from the temp file: rename and link keep inode, size and
+      // mtime, and a stat of the final path after the lock is released could describe a later writer's file.
+      const tempStat = await fse.stat(tempPath, { bigint: true });
       if (options.ifNoneMatch === "*") {
         try {
           await fse.link(tempPath, file);
@@ -222,8 +225,7 @@ export class LocalStorage implements Storage {
       }
       temp = undefined;
       await this.#syncDir(path.dirname(file));
-      const stat = await this.#statBig(file);
-      return { version: stat ? versionOf(stat) : "", size: written.size };
+      return { version: versionOf(tempStat), size: written.size };
     } catch (error) {
       if (temp) await fse.remove(temp).catch(() => {});
       this.#fail(error, key, "write");
