@@ -373,6 +373,14 @@ export class Project implements Iterable<Experiment> {
         });
       }
     }
+    // Without conditional writes a concurrent save would be lost silently; refuse before writing anything.
+    if (!this.storage.capabilities.conditionalWrites && this.mode !== "w") {
+      throw new LabbookError(
+        "UNSUPPORTED",
+        `Cannot save ${this.path} safely: this ${this.storage.kind} storage does not honour conditional writes, so another writer's save could be overwritten without notice. Use a storage or server that supports them, or open the project in mode "w" to replace the file. Nothing was written.`,
+        { path: this.path },
+      );
+    }
     if (this.mode === "w+") for (const e of changed) if (e.dirty) e.record.last_updated_by = this.author;
     for (const e of changed) await e.saveArtifacts();
     await this.#commitIndex();
@@ -391,7 +399,7 @@ export class Project implements Iterable<Experiment> {
         return;
       } catch (error) {
         if (!isLabbookError(error, "CONFLICT")) {
-          if (isLabbookError(error, "UNSAFE_PATH")) throw error;
+          if (isLabbookError(error, "UNSAFE_PATH", "UNSUPPORTED")) throw error;
           throw new LabbookError("SAVE_FAILED", `Cannot write ${this.path}: ${(error as Error).message}`, { path: this.path, cause: error });
         }
         if (attempt >= this.#maxRetries) {
