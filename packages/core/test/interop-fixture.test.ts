@@ -47,11 +47,6 @@ function pickleBytesHandler(pythonVersion: string): ArtifactHandler<Uint8Array> 
   };
 }
 
-/** Dependencies have no logging API in core yet (the registry adds them); the record holds the strings. */
-function addDependency(exp: Experiment, ref: string): void {
-  exp.record.dependencies.push(ref);
-}
-
 /** Remove the two fields labbook adds to artifact entries (sorted keys put them mid-entry, so each line ends in a comma). */
 function withoutSizeAndHash(text: string): { text: string; removed: number } {
   const lines = text.split("\n");
@@ -59,18 +54,16 @@ function withoutSizeAndHash(text: string): { text: string; removed: number } {
   return { text: kept.join("\n"), removed: lines.length - kept.length };
 }
 
-async function logUpstream(project: Project, at: (iso: string) => void): Promise<void> {
+async function logUpstream(project: Project, at: (iso: string) => void): Promise<Experiment> {
   at("2024-01-01T00:00:00");
-  await project.log("feature build", (exp) => {
+  return project.log("feature build", (exp) => {
     exp.logMetric("rows", 1000);
     exp.logParameter("source", "s3://bucket/raw");
   });
 }
 
 /** The experiments of make_project_fixture.py, step for step. */
-async function logMain(project: Project, at: (iso: string) => void, pickled: Uint8Array): Promise<void> {
-  const upstreamRef = "upstream.json|feature-build-20240101000000";
-
+async function logMain(project: Project, at: (iso: string) => void, pickled: Uint8Array, upstream: Experiment): Promise<void> {
   at("2024-01-02T03:04:05");
   await project.log("baseline", async (exp) => {
     at("2024-01-02T03:05:00");
@@ -127,7 +120,7 @@ async function logMain(project: Project, at: (iso: string) => void, pickled: Uin
     exp.logParameter("emoji", "🚀");
     exp.logParameter("nested", { ключ: "значение", deep: { list: [1, 2.5, null, "x"] } });
     exp.tag("café", "🔥");
-    addDependency(exp, upstreamRef);
+    exp.addDependency(upstream); // same storage: recorded as "upstream.json|<slug>", as Python wrote it
     exp.logArtifact("model", pickled, { handler: "pickle" });
     exp.logArtifact("résumé", { texte: "été 🌞", score: 1.5 }, { handler: "json" });
   });
@@ -139,7 +132,7 @@ async function logMain(project: Project, at: (iso: string) => void, pickled: Uin
     exp.logParameter("seed", 7);
     exp.tag("draft");
     exp.tag("final", "tuned", { overwrite: true });
-    addDependency(exp, upstreamRef);
+    exp.addDependency(upstream); // same storage: recorded as "upstream.json|<slug>", as Python wrote it
     await exp.logTest("holdout", { description: "" }, (test) => test.logMetric("accuracy", 0.9));
   });
 }
@@ -158,11 +151,11 @@ describe("labbook writes what lazyscribe 2.2 writes", () => {
     const storage = new MemoryStorage();
     const { clock, at } = handClock();
     const upstream = await Project.open("upstream.json", { storage, mode: "w", author: "ada", clock });
-    await logUpstream(upstream, at);
+    const source = await logUpstream(upstream, at);
     await upstream.save();
     const handlers = defaultHandlers().register(pickleBytesHandler(pickleEntry?.python_version ?? ""));
     const project = await Project.open("project.json", { storage, mode: "w", author: "ada", clock, handlers });
-    await logMain(project, at, pickled);
+    await logMain(project, at, pickled, source);
     await project.save();
     return storage;
   }

@@ -8,7 +8,18 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { findPython, repoRoot, runPython } from "@labbook-internal/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { type ArtifactEntry, type Experiment, formatDate, isLabbookError, markFloat, openProject, type Project, parsePyJson, type Test } from "../src/index.js";
+import {
+  type ArtifactEntry,
+  type Experiment,
+  formatDate,
+  isLabbookError,
+  LocalStorage,
+  markFloat,
+  openProject,
+  type Project,
+  parsePyJson,
+  type Test,
+} from "../src/index.js";
 
 const SCRIPT = path.join(repoRoot, "tooling/python/interop_project.py");
 const python = findPython();
@@ -92,11 +103,12 @@ function withoutPickleValues(dump: Dumped[]): Dumped[] {
 async function writeWithLabbook(dir: string): Promise<void> {
   let now = new Date("2025-06-01T10:00:00Z");
   const clock = () => now;
-  const upstream = await openProject(path.join(dir, "upstream.json"), { mode: "w", author: "lb", clock });
+  const storage = new LocalStorage(dir);
+  const upstream = await openProject("upstream.json", { storage, mode: "w", author: "lb", clock });
   const source = await upstream.log("raw data", (exp) => exp.logMetric("rows", 12));
   await upstream.save();
 
-  const project = await openProject(path.join(dir, "project.json"), { mode: "w", author: "lb", clock });
+  const project = await openProject("project.json", { storage, mode: "w", author: "lb", clock });
   now = new Date("2025-06-02T11:00:00Z");
   await project.log("labbook run ✓ 🚀", async (exp) => {
     now = new Date("2025-06-02T11:05:00Z");
@@ -111,8 +123,8 @@ async function writeWithLabbook(dir: string): Promise<void> {
     exp.logParameter("model", { kind: "gbm", depth: [2, 4, 8], opts: { eta: 0.1, subsample: null, flags: [true, false] } });
     exp.logParameter("naïve 名前", "値");
     exp.tag("ts", "émoji 🎉");
-    // No public API adds dependencies yet (the registry will); the stored strings are the format.
-    exp.record.dependencies.push(`upstream.json|${source.slug}`);
+    // Same storage: recorded relative to the project folder, as Python resolves it from its cwd.
+    expect(exp.addDependency(source)).toBe(`upstream.json|${source.slug}`);
     exp.logArtifact("report", { rows: [1, 2.5, null], label: "résumé ☕", nan: Number.NaN }, { handler: "json" });
     exp.logArtifact("nested file", { deep: { er: [1] } }, { handler: "json", fname: "a/b/c.json", indent: 4 });
     now = new Date("2025-06-02T11:06:00Z");
