@@ -20,6 +20,16 @@ interface Spelling {
  */
 const spellings = new WeakMap<object, Map<string | number, Spelling>>();
 
+/**
+ * Key order of parsed objects with array-index-like keys ("1", "10"): JavaScript enumerates those
+ * first, Python keeps the file's order, so a plain (unsorted) rewrite uses the order recorded here.
+ */
+const keyOrders = new WeakMap<object, string[]>();
+
+function isIndexKey(key: string): boolean {
+  return /^(?:0|[1-9]\d*)$/.test(key) && Number(key) < 4294967295;
+}
+
 /** Mark `container[key]` to be written as a Python float (1 → 1.0), as a float logged in Python would be. */
 export function markFloat(container: object, key: string | number): void {
   const value = (container as Record<string | number, unknown>)[key];
@@ -33,10 +43,13 @@ export function markFloat(container: object, key: string | number): void {
 export function copySpellings(from: object, to: object): void {
   const map = spellings.get(from);
   if (map) spellings.set(to, new Map(map));
+  const order = keyOrders.get(from);
+  if (order) keyOrders.set(to, [...order]);
 }
 
 // Anything that JSON.parse cannot read, or reads losing the spelling, sends us to the slow parser.
-const NEEDS_SLOW_PATH = /NaN|Infinity|\d\.0+(?![0-9])|\d[eE]|\d{16}/;
+// Array-index-like keys too: JSON.parse would reorder them.
+const NEEDS_SLOW_PATH = /NaN|Infinity|\d\.0+(?![0-9])|\d[eE]|\d{16}|"\d+"\s*:/;
 
 /** Parse JSON as Python writes it. Throws INVALID_FORMAT with the position of the first error. */
 export function parsePyJson(text: string, path?: string): JsonValue {
@@ -143,15 +156,43 @@ class Parser {
       if (c === 92 || Number.isNaN(c) || c < 32) break;
       j++;
     }
-    const end = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
-    end.lastIndex = start - 1;
-    const found = end.exec(s);
-    if (!found) {
-      this.i = j;
-      return this.fail("malformed string");
+    // Slow path: find the first problem exactly where Python's json reports it.
+    for (;;) {
+      const c = s.charCodeAt(j);
+      if (Number.isNaN(c)) {
+        this.i = start - 1;
+        return this.fail("unterminated string starting");
+      }
+      if (c === 34) break;
+      if (c < 32) {
+        this.i = j;
+        return this.fail("invalid control character in a string");
+      }
+      if (c === 92) {
+        const e = s[j + 1];
+        if (e === undefined) {
+          this.i = start - 1;
+          return this.fail("unterminated string starting");
+        }
+        if (e === "u") {
+          if (!/^[0-9a-fA-F]{4}$/.test(s.slice(j + 2, j + 6))) {
+            this.i = j + 1;
+            return this.fail("invalid \\uXXXX escape");
+          }
+          j += 6;
+          continue;
+        }
+        if (!'"\\/bfnrt'.includes(e)) {
+          this.i = j;
+          return this.fail("invalid \\escape");
+        }
+        j += 2;
+        continue;
+      }
+      j++;
     }
-    this.i = start - 1 + found[0].length;
-    return JSON.parse(found[0]) as string;
+    this.i = j + 1;
+    return JSON.parse(s.slice(start - 1, j + 1)) as string;
   }
 
   private array(): JsonValue[] {
@@ -183,10 +224,14 @@ class Parser {
       this.i++;
       return out;
     }
+    const keys: string[] = [];
+    let indexKeys = false;
     for (;;) {
       this.ws();
       if (this.s[this.i] !== '"') this.fail("expected a property name");
       const key = this.string();
+      if (!indexKeys && isIndexKey(key)) indexKeys = true;
+      if (!Object.hasOwn(out, key)) keys.push(key);
       this.ws();
       if (this.s[this.i++] !== ":") {
         this.i--;
@@ -202,7 +247,10 @@ class Parser {
       });
       this.ws();
       const c = this.s[this.i++];
-      if (c === "}") return out;
+      if (c === "}") {
+        if (indexKeys) keyOrders.set(out, keys);
+        return out;
+      }
       if (c !== ",") {
         this.i--;
         this.fail("expected , or }");
@@ -266,6 +314,16 @@ function sortedKeys(o: object): string[] {
   let ascii = true;
   for (const k of keys) if (/[^\u0000-\ud7ff]/.test(k)) ascii = false;
   return ascii ? keys.sort() : keys.sort(compareKeys);
+}
+
+/** Own keys in the order they were read (see keyOrders), then any added since. */
+function fileOrder(o: object): string[] {
+  const keys = Object.keys(o);
+  const order = keyOrders.get(o);
+  if (!order) return keys;
+  const present = new Set(keys);
+  const seen = new Set(order);
+  return [...order.filter((k) => present.has(k)), ...keys.filter((k) => !seen.has(k))];
 }
 
 export interface StringifyOptions {
@@ -340,7 +398,7 @@ export function stringifyPyJson(value: unknown, options: StringifyOptions = {}):
     if (proto !== Object.prototype && proto !== null) {
       throw new TypeError(`Object of type ${(v as object).constructor?.name ?? "unknown"} is not JSON serializable`);
     }
-    const keys = sortKeys ? sortedKeys(v) : Object.keys(v);
+    const keys = sortKeys ? sortedKeys(v) : fileOrder(v);
     if (keys.length === 0) {
       out.push("{}");
       return;
