@@ -69,13 +69,12 @@ export async function dependencyGraph(project: Project, options: DependencyGraph
   const ids = new Map<Project, string>();
   const taken = new Set<string>();
   const projectId = (p: Project): string => {
-    let id = ids.get(p);
-    if (id === undefined) {
-      id = p.path;
-      for (let n = 2; taken.has(id); n++) id = `${p.path}#${n}`;
-      ids.set(p, id);
-      taken.add(id);
-    }
+    const known = ids.get(p);
+    if (known !== undefined) return known;
+    let id = p.path;
+    for (let n = 2; taken.has(id); n++) id = `${p.path}#${n}`;
+    ids.set(p, id);
+    taken.add(id);
     return id;
   };
   const nodes = new Map<string, GraphNode>();
