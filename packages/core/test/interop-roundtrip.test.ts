@@ -55,6 +55,17 @@ describe("a lazyscribe 2.2 project through labbook", () => {
     ]);
   });
 
+  it("keeps Python's number spelling in a loaded json artifact logged again", async () => {
+    const storage = await fixtureStorage();
+    const project = await Project.open("project.json", { storage, mode: "w+", author: "bob" });
+    const exp = project.get("baseline-20240102030405");
+    exp.logArtifact("features copy", await exp.loadArtifact("features"), { handler: "json", fname: "copy.json" });
+    await project.save();
+    const original = readFileSync(path.join(FIXTURE, exp.slug, "features-20240102030500.json"), "utf8");
+    expect(original).toContain("[1.0, 0.25, -3]");
+    expect(decoder.decode(await storage.read(`${exp.slug}/copy.json`))).toBe(original);
+  });
+
   it("keeps the pickle artifact's entry and file but refuses to load it, naming the handler", async () => {
     const storage = await fixtureStorage();
     const project = await Project.open("project.json", { storage, mode: "r" });
@@ -62,6 +73,9 @@ describe("a lazyscribe 2.2 project through labbook", () => {
     const error = await exp.loadArtifact("model").catch((e: unknown) => e);
     expect(isLabbookError(error, "ARTIFACT_LOAD")).toBe(true);
     expect((error as Error).message).toContain('"pickle" handler');
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of await exp.openArtifactStream("model")) chunks.push(chunk);
+    expect(Buffer.concat(chunks).equals(readFileSync(path.join(FIXTURE, exp.slug, exp.artifacts[0]?.fname ?? "")))).toBe(true);
     expect(await exp.loadArtifact("résumé")).toEqual({ texte: "été 🌞", score: 1.5 });
   });
 });
