@@ -36,7 +36,7 @@ export interface S3StorageOptions {
   region?: string;
   /** Endpoint of an S3-compatible server, e.g. "http://127.0.0.1:9000". */
   endpoint?: string;
-  /** Address buckets as `<endpoint>/<bucket>` rather than `<bucket>.<endpoint>` (most S3-compatible servers need this). */
+  /** Address buckets as `<endpoint>/<bucket>` rather than `<bucket>.<endpoint>`; default true when `endpoint` is set. */
   forcePathStyle?: boolean;
   /** Explicit credentials or a provider; the standard AWS chain (env, profile, SSO, instance role) by default. */
   credentials?: S3ClientConfig["credentials"];
@@ -101,7 +101,8 @@ export class S3Storage implements Storage {
       new S3Client({
         region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
         ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
-        ...(options.forcePathStyle === undefined ? {} : { forcePathStyle: options.forcePathStyle }),
+        // Custom endpoints (MinIO, moto, Ceph) mostly lack per-bucket host names, so path style is their default.
+        forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
         ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
       });
     this.#endpoint = options.endpoint ?? (options.client ? "the configured S3 endpoint" : "AWS S3");
