@@ -109,9 +109,8 @@ describe('mode "w+"', () => {
     const [record] = JSON.parse((await storage.text(FILE)) as string) as Array<Record<string, unknown>>;
     expect(record?.author).toBe("ada");
     expect(record?.last_updated_by).toBe("carol");
-    expect((record?.metrics as Record<string, number>).auc).toBe(0.9);
-    expect(record?.last_updated).toMatch(/^2025-05-05T05:05:0\d$/);
-    expect((record?.tests as unknown[]).length).toBe(2);
+    expect(record).toMatchObject({ metrics: { auc: 0.9 }, last_updated: expect.stringMatching(/^2025-05-05T05:05:0\d$/) });
+    expect(record?.tests).toHaveLength(2);
   });
 
   it("leaves last_updated_by alone for experiments it did not change", async () => {
