@@ -30,10 +30,11 @@ export interface RegistryOptions<R = unknown> {
   /** The folder relative locations are resolved against (default: the working directory). */
   baseDir?: string;
   /**
-   * Also try a relative dependency path against the working directory, as Python lazyscribe does
-   * (default true), after trying it relative to the downstream project.
+   * After trying a relative dependency path against the downstream project, try it against this
+   * folder, as Python lazyscribe does with its working directory (default: `process.cwd()`;
+   * `false` turns the fallback off).
    */
-  resolveFromCwd?: boolean;
+  cwd?: string | false;
 }
 
 export interface AddOptions {
@@ -93,7 +94,7 @@ export class Registry<R = unknown> implements DependencyResolver {
   readonly #byIdentity = new Map<string, Project>();
   readonly #openProject: ProjectOpener | undefined;
   readonly #openRepository: RepositoryOpener<R> | undefined;
-  readonly #resolveFromCwd: boolean;
+  readonly #cwd: string | false;
   /** The folder relative locations resolve against. */
   readonly baseDir: string;
 
@@ -101,7 +102,7 @@ export class Registry<R = unknown> implements DependencyResolver {
     this.#openProject = options.openProject;
     this.#openRepository = options.openRepository;
     this.baseDir = options.baseDir ?? process.cwd();
-    this.#resolveFromCwd = options.resolveFromCwd ?? true;
+    this.#cwd = options.cwd ?? process.cwd();
   }
 
   /**
@@ -299,7 +300,7 @@ export class Registry<R = unknown> implements DependencyResolver {
       return;
     }
     yield path.resolve(path.dirname(here), reference);
-    if (this.#resolveFromCwd) yield path.resolve(process.cwd(), reference);
+    if (this.#cwd !== false) yield path.resolve(this.#cwd, reference);
   }
 
   async #tryOpen(candidate: { storage: Storage; key: string } | string, from: Project): Promise<Project | undefined> {
