@@ -30,7 +30,7 @@ export { ERROR_CODES, isLabbookError, LabbookError, type LabbookErrorCode, type 
 export { type AddDependencyOptions, Experiment, type ExperimentContext, type LogTestOptions, type TagOptions } from "./experiment.js";
 export { MemoryStorage } from "./memory-storage.js";
 export { mergeExperimentRecords } from "./merge.js";
-export { type ExperimentRow, PROJECT_MODES, Project, type ProjectMode, type ProjectOptions } from "./project.js";
+export { DEFAULT_MAX_INDEX_BYTES, type ExperimentRow, PROJECT_MODES, Project, type ProjectMode, type ProjectOptions } from "./project.js";
 export { type JsonValue, markFloat, parsePyJson, pyFloatRepr, type StringifyOptions, stringifyPyJson } from "./pyjson.js";
 export {
   type ArtifactEntry,

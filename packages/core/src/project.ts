@@ -29,6 +29,12 @@ export interface ProjectOptions {
   /** How many times save() re-reads and retries when another writer got in first (default 8). */
   maxRetries?: number;
   /**
+   * The largest project file (bytes) that is read or written (default 256 MiB). A bigger file is
+   * refused with INVALID_FORMAT before it is read, and a save that would write one fails with
+   * SAVE_FAILED, instead of running out of memory: JavaScript strings stop at about 512 MiB.
+   */
+  maxIndexBytes?: number;
+  /**
    * Where dependencies on other projects are looked up (a `Registry` from @labbook/registry).
    * Without one, only path references inside this project's storage resolve.
    */
@@ -64,6 +70,9 @@ function wanted(reference: DependencyReference, experiment: Experiment | undefin
   return `${experiment ? `Experiment "${experiment.slug}"` : "A dependency"} in ${path} wants "${reference.slug}" from "${reference.key}"`;
 }
 
+/** 256 MiB: well under V8's longest string (about 512 Mi characters), with room to parse. */
+export const DEFAULT_MAX_INDEX_BYTES = 256 * 1024 * 1024;
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -86,6 +95,7 @@ export class Project implements Iterable<Experiment> {
   #experiments: Experiment[] = [];
   #version: string | undefined;
   #maxRetries: number;
+  #maxIndexBytes: number;
   #index: { bySlug: Map<string, Experiment>; byShort: Map<string, Experiment> } | undefined;
   readonly #registry: DependencyResolver | undefined;
   // Upstream projects in this project's own storage (when no registry is given), opened once each.
@@ -103,6 +113,7 @@ export class Project implements Iterable<Experiment> {
     this.author = options.author ?? defaultAuthor();
     this.handlers = options.handlers ?? defaultHandlers();
     this.#maxRetries = options.maxRetries ?? 8;
+    this.#maxIndexBytes = options.maxIndexBytes ?? DEFAULT_MAX_INDEX_BYTES;
     this.#registry = options.registry;
     this.#context = { storage: this.storage, handlers: this.handlers, dir: dirnameKey(location), clock: options.clock ?? utcNow, project: this };
   }
@@ -140,14 +151,28 @@ export class Project implements Iterable<Experiment> {
     return this.#experiments;
   }
 
+  #assertIndexSize(size: number): void {
+    if (size > this.#maxIndexBytes) {
+      throw new LabbookError(
+        "INVALID_FORMAT",
+        `${this.path} is ${size} bytes, over the ${this.#maxIndexBytes}-byte limit for a project file (option maxIndexBytes); it was not read and was not changed. Move large values into artifacts.`,
+        { path: this.path },
+      );
+    }
+  }
+
   async #readStored(): Promise<{ records: ExperimentRecord[]; version: string } | undefined> {
     let stored: { data: Uint8Array; version: string };
     try {
+      // Refuse an oversized file before reading it, so a huge index fails with a typed error, not an OOM.
+      const info = await this.storage.stat(this.location);
+      if (info !== undefined) this.#assertIndexSize(info.size);
       stored = await this.storage.readVersioned(this.location);
     } catch (error) {
       if (isLabbookError(error, "NOT_FOUND")) return undefined;
       throw error;
     }
+    this.#assertIndexSize(stored.data.byteLength);
     const data = parsePyJson(decoder.decode(stored.data), this.path);
     return { records: validateFile(projectFileSchema, data, this.path), version: stored.version };
   }
@@ -365,7 +390,9 @@ export class Project implements Iterable<Experiment> {
     // Check every changed experiment serialises before anything is written.
     for (const e of changed) {
       try {
-        stringifyPyJson(e.record);
+        const size = stringifyPyJson(e.record).length;
+        if (size > this.#maxIndexBytes)
+          throw new Error(`it is ${size} bytes as JSON, over the ${this.#maxIndexBytes}-byte limit (option maxIndexBytes); log large values as artifacts`);
       } catch (cause) {
         throw new LabbookError("SAVE_FAILED", `Cannot save experiment "${e.slug}" to ${this.path}: ${(cause as Error).message}. Nothing was written.`, {
           path: this.path,
@@ -391,7 +418,18 @@ export class Project implements Iterable<Experiment> {
     const conditional = this.storage.capabilities.conditionalWrites;
     for (let attempt = 0; ; attempt++) {
       if (conditional && this.mode !== "w") await this.#catchUp();
-      const text = this.serialize();
+      let text: string;
+      try {
+        // The file is ASCII (non-ASCII is escaped), so length is its size in bytes.
+        text = this.serialize();
+        if (text.length > this.#maxIndexBytes)
+          throw new Error(`it would be ${text.length} bytes, over the ${this.#maxIndexBytes}-byte limit (option maxIndexBytes)`);
+      } catch (cause) {
+        throw new LabbookError("SAVE_FAILED", `Cannot write ${this.path}: ${(cause as Error).message}. The stored index was not changed.`, {
+          path: this.path,
+          cause,
+        });
+      }
       try {
         const options = !conditional || this.mode === "w" ? {} : this.#version === undefined ? { ifNoneMatch: "*" as const } : { ifMatch: this.#version };
         const result = await this.storage.write(this.location, text, options);
