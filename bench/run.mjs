@@ -32,7 +32,7 @@ const N = Number(args.n ?? (quick ? 50 : 2000));
 const SCALING = quick ? [] : [500, 2000, 10000, 50000];
 const LAZY_MAX_N = Number(process.env.LABBOOK_BENCH_LAZYSCRIBE_MAX_N ?? 10000);
 const outFile = path.resolve(args.out ?? path.join(here, "results", "latest.json"));
-const python = path.join(repoRoot, ".venv", "bin", "python");
+const python = path.join(process.env.LABBOOK_VENV ?? path.join(repoRoot, ".venv"), "bin", "python");
 const withLazyscribe = !args["no-lazyscribe"];
 
 function log(message) {
