@@ -54,12 +54,18 @@ async function waitUntilReady(endpoint: string, child: ChildProcess, output: () 
  * const moto = await startMoto({ buckets: ["lab"] });
  * afterAll(() => moto?.stop());
  */
-export async function startMoto(options: { buckets?: string[]; timeoutMs?: number } = {}): Promise<MotoServer | undefined> {
+export async function startMoto(
+  options: {
+    buckets?: string[];
+    timeoutMs?: number /** Extra environment, e.g. INITIAL_NO_AUTH_ACTION_COUNT=0 to enforce credentials. */;
+    env?: Record<string, string>;
+  } = {},
+): Promise<MotoServer | undefined> {
   const bin = findMoto();
   if (!bin) return undefined;
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn(bin, ["-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(bin, ["-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } });
   let log = "";
   const keep = (chunk: Buffer) => {
     // Only the tail matters for a failure message; moto logs every request.
