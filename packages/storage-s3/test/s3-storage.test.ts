@@ -92,7 +92,7 @@ describe.skipIf(findMoto() === undefined)("S3Storage on moto", () => {
 
   it("reports a server that cannot be reached as STORAGE with the cause", async () => {
     const port = await freePort();
-    const s = storage({ endpoint: `http://127.0.0.1:${port}`, client: undefined });
+    const s = storage({ endpoint: `http://127.0.0.1:${port}` });
     const error = await failure(s.read("x.json"));
     expect(error.code).toBe("STORAGE");
     expect(error.message).toMatch(/could not reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
