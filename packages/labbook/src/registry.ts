@@ -1,0 +1,34 @@
+import { type ProjectOpener, Registry, type RegistryOptions, type RepositoryOpener } from "@labbook/registry";
+import type { Repository } from "@labbook/repository";
+import { openProject, type S3LocationOptions } from "./open.js";
+import { openRepository } from "./repository.js";
+
+export interface LabbookRegistryOptions extends Omit<RegistryOptions<Repository>, "openProject" | "openRepository"> {
+  /** S3 settings for every s3:// entry (credentials belong here or in the AWS environment, never in the registry file); an entry's own storage options win. */
+  s3?: S3LocationOptions;
+}
+
+function openers(s3: S3LocationOptions | undefined): { openProject: ProjectOpener; openRepository: RepositoryOpener<Repository> } {
+  return {
+    openProject: (location, { mode, registry, storageOptions }) =>
+      openProject(location, { mode, registry, ...(/^s3:\/\//i.test(location) ? { s3: { ...s3, ...(storageOptions as S3LocationOptions) } } : {}) }),
+    openRepository: (location) => openRepository(location),
+  };
+}
+
+/**
+ * A Registry that opens paths, file:// and s3:// locations.
+ * @example
+ * const registry = createRegistry().addProject("features", "s3://team/features", { storage: { region: "eu-west-1" } });
+ * const runs = await openProject("./runs", { registry });
+ */
+export function createRegistry(options: LabbookRegistryOptions = {}): Registry<Repository> {
+  const { s3, ...rest } = options;
+  return new Registry<Repository>({ ...rest, ...openers(s3) });
+}
+
+/** Read a shared `labbook.registry.json` (locations relative to it) into a Registry that opens paths and s3:// URLs. */
+export function loadRegistry(file: string, options: Omit<LabbookRegistryOptions, "baseDir"> = {}): Promise<Registry<Repository>> {
+  const { s3, ...rest } = options;
+  return Registry.fromFile<Repository>(file, { ...rest, ...openers(s3) });
+}
