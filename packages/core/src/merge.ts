@@ -9,11 +9,34 @@ import type { ExperimentRecord } from "./schemas.js";
  */
 export function mergeExperimentRecords(a: ExperimentRecord, b: ExperimentRecord): ExperimentRecord {
   if (a === b) return a;
-  const [winner, loser] = pickWinner(a, b);
+  return mergeAllRecords([a, b]);
+}
+
+/**
+ * The same rule for any number of copies at once: the top-ranked copy wins and the others, in rank
+ * order, add the artifacts and tests it lacks. Merging pairwise in turn would not do: a merged
+ * copy's canonical JSON differs from its parts', so ties could be broken differently by order.
+ */
+export function mergeAllRecords(copies: readonly ExperimentRecord[]): ExperimentRecord {
+  const ranked = [...copies].sort((x, y) => (x === y ? 0 : pickWinner(x, y)[0] === x ? -1 : 1));
+  const [winner, ...losers] = ranked;
+  if (winner === undefined) throw new RangeError("mergeAllRecords needs at least one record");
   const names = new Set(winner.artifacts.map((x) => x.name));
-  const extraArtifacts = loser.artifacts.filter((x) => !names.has(x.name));
   const tests = new Set(winner.tests.map((t) => t.name));
-  const extraTests = loser.tests.filter((t) => !tests.has(t.name));
+  const extraArtifacts: ExperimentRecord["artifacts"] = [];
+  const extraTests: ExperimentRecord["tests"] = [];
+  for (const loser of losers) {
+    for (const x of loser.artifacts) {
+      if (names.has(x.name)) continue;
+      names.add(x.name);
+      extraArtifacts.push(x);
+    }
+    for (const t of loser.tests) {
+      if (tests.has(t.name)) continue;
+      tests.add(t.name);
+      extraTests.push(t);
+    }
+  }
   if (extraArtifacts.length === 0 && extraTests.length === 0) return winner;
   return {
     ...winner,

@@ -5,11 +5,15 @@ import { utcNow } from "./dates.js";
 import { type DependencyReference, type DependencyResolver, parseDependency, resolveRelativeKey } from "./dependency.js";
 import { isLabbookError, LabbookError } from "./errors.js";
 import { Experiment, type ExperimentContext } from "./experiment.js";
-import { mergeExperimentRecords, sortByCreated } from "./merge.js";
+import { mergeAllRecords, mergeExperimentRecords, sortByCreated } from "./merge.js";
+import { forEachLimit } from "./parallel.js";
 import { parsePyJson, stringifyPyJson } from "./pyjson.js";
 import { type ExperimentRecord, projectFileSchema } from "./schemas.js";
 import { dirnameKey, type Storage } from "./storage.js";
 import { validateFile } from "./validate.js";
+
+/** How many experiments write their artifact files at once during save(). */
+const ARTIFACT_WRITE_CONCURRENCY = 16;
 
 /** lazyscribe's project modes. */
 export const PROJECT_MODES = ["r", "a", "w", "w+"] as const;
@@ -268,20 +272,19 @@ export class Project implements Iterable<Experiment> {
       clock: this.#context.clock,
       ...(this.#registry ? { registry: this.#registry } : {}),
     });
-    const bySlug = new Map<string, Experiment>();
+    // All copies of a slug are merged at once, and ties in created_at are ordered by slug, so the
+    // result does not depend on the order of the projects.
+    const bySlug = new Map<string, Experiment[]>();
     for (const project of [this, ...others]) {
-      for (const e of project) {
-        const prev = bySlug.get(e.slug);
-        if (!prev) {
-          bySlug.set(e.slug, e);
-          continue;
-        }
-        const record = mergeExperimentRecords(prev.record, e.record);
-        const source = record === e.record ? e : prev;
-        bySlug.set(e.slug, record === source.record ? source : new Experiment(record, merged.#context, { frozen: false, dirty: true }));
-      }
+      for (const e of project) bySlug.set(e.slug, [...(bySlug.get(e.slug) ?? []), e]);
     }
-    merged.#experiments = sortByCreated([...bySlug.values()]);
+    const result: Experiment[] = [];
+    for (const slug of [...bySlug.keys()].sort()) {
+      const copies = bySlug.get(slug) ?? [];
+      const record = mergeAllRecords(copies.map((e) => e.record));
+      result.push(copies.find((e) => e.record === record) ?? new Experiment(record, merged.#context, { frozen: false, dirty: true }));
+    }
+    merged.#experiments = sortByCreated(result);
     return merged;
   }
 
@@ -409,7 +412,8 @@ export class Project implements Iterable<Experiment> {
       );
     }
     if (this.mode === "w+") for (const e of changed) if (e.dirty) e.record.last_updated_by = this.author;
-    for (const e of changed) await e.saveArtifacts();
+    // Artifact files go out several at a time, so local fsyncs and S3 round trips overlap instead of queueing.
+    await forEachLimit(changed, ARTIFACT_WRITE_CONCURRENCY, (e) => e.saveArtifacts());
     await this.#commitIndex();
     for (const e of changed) e.markClean();
   }
