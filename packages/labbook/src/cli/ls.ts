@@ -29,14 +29,24 @@ function rank(value: unknown): number {
   return 1;
 }
 
-/** Order by one or more fields; "-" in front sorts descending. Absent values always come last. */
-export function sortExperiments(experiments: Experiment[], spec: string): Experiment[] {
+export interface SortKey {
+  path: string[];
+  descending: boolean;
+}
+
+/** Parse `--sort`: fields separated by commas, "-" in front for descending. */
+export function parseSort(spec: string): SortKey[] {
   const keys = spec
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
     .map((s) => ({ descending: s.startsWith("-"), path: asUsage("--sort", () => parseField(s.replace(/^[-+]/, ""))) }));
   if (keys.length === 0) throw new UsageError("--sort needs a field, for example --sort -metrics.auc");
+  return keys;
+}
+
+/** Order experiments by the keys. Absent values always come last; ties keep file order. */
+export function sortExperiments(experiments: Experiment[], keys: SortKey[]): Experiment[] {
   return experiments
     .map((e, index) => ({ e, index, values: keys.map((k) => fieldValue(e.record, k.path)) }))
     .sort((x, y) => {
@@ -84,9 +94,10 @@ export async function ls(location: string, options: LsOptions): Promise<void> {
           .filter((c) => c.length > 0);
   if (columns) for (const c of columns) asUsage("--columns", () => parseField(c));
   const limit = options.limit === undefined ? undefined : positiveInt(options.limit, "--limit");
+  const sort = options.sort === undefined ? undefined : parseSort(options.sort);
   const project = await openProject(location, { mode: "r" });
   let experiments = predicate ? project.filter(predicate) : [...project.experiments];
-  if (options.sort !== undefined) experiments = sortExperiments(experiments, options.sort);
+  if (sort) experiments = sortExperiments(experiments, sort);
   if (limit !== undefined) experiments = experiments.slice(0, limit);
   if (options.json) {
     printJson(experiments.map(experimentSummary));
