@@ -127,6 +127,13 @@ NAMES = [
     "&#1114112; too big &#65;",
     "&#x110000; too big hex &#x42;",
     "&#20013;&#25991;",
+    "a&#55296;b",
+    "x&#0;y",
+    "&#x1F600;ok",
+    "&#65;&#1114112;",
+    # lone surrogates (a Python str may hold them)
+    "a\ud800b",
+    "a\udfffb",
     # mixed scripts
     "Mixed \u041a\u0438\u0440\u0438\u043b\u043b\u0438\u0446\u0430 and Latin",
     "\u6771\u4eac Tokyo \u0422\u043e\u043a\u0438\u043e",
