@@ -27,7 +27,8 @@ const spellings = new WeakMap<object, Map<string | number, Spelling>>();
 const keyOrders = new WeakMap<object, string[]>();
 
 function isIndexKey(key: string): boolean {
-  return /^(?:0|[1-9]\d*)$/.test(key) && Number(key) < 4294967295;
+  const c = key.charCodeAt(0);
+  return c >= 48 && c <= 57 && /^(?:0|[1-9]\d*)$/.test(key) && Number(key) < 4294967295;
 }
 
 /** Mark `container[key]` to be written as a Python float (1 → 1.0), as a float logged in Python would be. */
@@ -62,6 +63,9 @@ export function parsePyJson(text: string, path?: string): JsonValue {
   }
   return new Parser(text, path).parseDocument();
 }
+
+// Sticky, so one shared instance serves every call (lastIndex is set before each exec).
+const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
 
 class Parser {
   private i = 0;
@@ -124,7 +128,7 @@ class Parser {
   }
 
   private number(container: object | undefined, key: string | number | undefined): number {
-    const m = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+    const m = NUMBER;
     m.lastIndex = this.i;
     const found = m.exec(this.s);
     if (!found) return this.fail("malformed number");
@@ -224,31 +228,28 @@ class Parser {
       this.i++;
       return out;
     }
-    const keys: string[] = [];
-    let indexKeys = false;
+    // The file's key order, recorded only once an index-like key shows up (the keys before it are in order).
+    let keys: string[] | undefined;
     for (;;) {
       this.ws();
       if (this.s[this.i] !== '"') this.fail("expected a property name");
       const key = this.string();
-      if (!indexKeys && isIndexKey(key)) indexKeys = true;
-      if (!Object.hasOwn(out, key)) keys.push(key);
+      if (keys === undefined && isIndexKey(key)) keys = Object.keys(out);
+      if (keys !== undefined && !Object.hasOwn(out, key)) keys.push(key);
       this.ws();
       if (this.s[this.i++] !== ":") {
         this.i--;
         this.fail("expected :");
       }
       this.ws();
-      // defineProperty semantics: "__proto__" must become an own key, not a prototype change.
-      Object.defineProperty(out, key, {
-        value: this.value(out, key),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      const value = this.value(out, key);
+      // "__proto__" must become an own key, not a prototype change; plain assignment is much faster otherwise.
+      if (key === "__proto__") Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+      else out[key] = value;
       this.ws();
       const c = this.s[this.i++];
       if (c === "}") {
-        if (indexKeys) keyOrders.set(out, keys);
+        if (keys !== undefined) keyOrders.set(out, keys);
         return out;
       }
       if (c !== ",") {
