@@ -1,7 +1,7 @@
 """Golden slugs from python-slugify, the library lazyscribe uses for every slug and default file name.
 
     python tooling/python/gen_slugs.py               # JSON list of [name, slug] pairs (the golden list)
-    python tooling/python/gen_slugs.py --code-points # JSON list of [code point, slugify("a" + chr(cp) + "b")]
+    python tooling/python/gen_slugs.py --code-points # [code point, slugify("a" + chr(cp) + "b"), slugify("a&#<cp>;b")]
 
 The golden list is committed as packages/core/test/fixtures/slugs.json; packages/core/test/slug.test.ts
 checks labbook's slugify against it, and against a fresh run of this script when the venv exists.
@@ -163,16 +163,17 @@ def code_points():
             continue
         if cp > 0xFFFF and unicodedata.normalize("NFKD", ch) == ch:
             continue
-        out.append([cp, slugify("a" + ch + "b")])
+        # The same code point as a decimal reference: decoded after transliteration, so it goes
+        # through NFKD, lower() and the filter only.
+        out.append([cp, slugify("a" + ch + "b"), slugify("a&#%d;b" % cp)])
     return out
 
 
 def main():
     if sys.argv[1:] == ["--code-points"]:
-        data = code_points()
+        sys.stdout.write(json.dumps(code_points(), separators=(",", ":")))
     else:
-        data = [[name, slugify(name)] for name in NAMES]
-    sys.stdout.write(json.dumps(data, indent=1))
+        sys.stdout.write(json.dumps([[name, slugify(name)] for name in NAMES], indent=1))
     sys.stdout.write("\n")
 
 

@@ -25,12 +25,14 @@ describe("slugify matches python-slugify", () => {
   });
 
   it.skipIf(python === undefined)("every code point Python knows slugifies the same between two letters", async () => {
-    const cases = JSON.parse(await runPython(script, ["--code-points"])) as [number, string][];
+    const cases = JSON.parse(await runPython(script, ["--code-points"])) as [number, string, string][];
     expect(cases.length).toBeGreaterThan(50_000);
     const wrong: string[] = [];
-    for (const [cp, slug] of cases) {
+    for (const [cp, slug, referenceSlug] of cases) {
       const got = slugify(`a${String.fromCodePoint(cp)}b`);
       if (got !== slug) wrong.push(`U+${cp.toString(16).toUpperCase()}: python ${JSON.stringify(slug)}, labbook ${JSON.stringify(got)}`);
+      const viaReference = slugify(`a&#${cp};b`);
+      if (viaReference !== referenceSlug) wrong.push(`&#${cp};: python ${JSON.stringify(referenceSlug)}, labbook ${JSON.stringify(viaReference)}`);
     }
     expect(wrong).toEqual([]);
   });
