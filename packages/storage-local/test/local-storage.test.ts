@@ -112,6 +112,14 @@ describe("LocalStorage on disk", () => {
     expect((await rejection(storage.copy("a.txt", "b.txt"))).code).toBe("NOT_FOUND");
   });
 
+  it("a folder is not a file: reading it is NOT_FOUND, deleting it is STORAGE and keeps its files", async () => {
+    await storage.write("dir/inner.txt", "x");
+    expect((await rejection(storage.read("dir"))).code).toBe("NOT_FOUND");
+    const error = await rejection(storage.delete("dir"));
+    expect(error.code).toBe("STORAGE");
+    expect(await tree(root)).toEqual(["dir/inner.txt"]);
+  });
+
   it("NOT_FOUND for missing files, naming the path", async () => {
     for (const attempt of [storage.read("nope.txt"), storage.readVersioned("nope.txt"), storage.readStream("nope.txt")]) {
       const error = await rejection(attempt);
