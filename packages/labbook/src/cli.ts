@@ -108,6 +108,74 @@ program
     await gc(location, options);
   });
 
+const repo = program.command("repo").description("versioned artifact repositories (repository.json) and their releases");
+repo
+  .command("ls")
+  .description("artifact names with their latest version")
+  .argument("<repository>", "repository location (folder, repository.json, file:// or s3:// URL)")
+  .addOption(json())
+  .action(async (location: string, options) => {
+    const { repoLs } = await import("./cli/repo.js");
+    await repoLs(location, options);
+  });
+repo
+  .command("history")
+  .description("every version of one artifact with dates and expiry")
+  .argument("<repository>", "repository location")
+  .argument("<name>", "artifact name")
+  .addOption(json())
+  .action(async (location: string, name: string, options) => {
+    const { repoHistory } = await import("./cli/repo.js");
+    await repoHistory(location, name, options);
+  });
+repo
+  .command("get")
+  .description("write one version's bytes (the latest unexpired by default) to stdout or a file")
+  .argument("<repository>", "repository location")
+  .argument("<name>", "artifact name")
+  // Not --version: that is the program's own flag, recognised anywhere on the line.
+  .option("--at <version>", "a version number, or a date YYYY-MM-DDTHH:MM:SS")
+  .option("--asof", "with a date: the latest version created at or before it")
+  .option("-o, --out <file>", "write to this file instead of stdout")
+  .action(async (location: string, name: string, options) => {
+    const { repoGet } = await import("./cli/repo.js");
+    await repoGet(location, name, options);
+  });
+repo
+  .command("promote")
+  .description("copy an experiment's artifact into the repository as the next version of that name")
+  .argument("<repository>", "repository location (created when missing)")
+  .argument("<project>", "project location")
+  .argument("<slug>", "experiment slug or short slug")
+  .argument("<name>", "artifact name")
+  .addOption(json())
+  .action(async (location: string, project: string, slug: string, name: string, options) => {
+    const { repoPromote } = await import("./cli/repo.js");
+    await repoPromote(location, project, slug, name, options);
+  });
+repo
+  .command("release")
+  .description("with a tag: pin the latest version of every artifact as a release; without: list releases")
+  .argument("<repository>", "repository location")
+  .argument("[tag]", "tag of the release to create")
+  .addOption(json())
+  .action(async (location: string, tag: string | undefined, options) => {
+    const { repoRelease } = await import("./cli/repo.js");
+    await repoRelease(location, tag, options);
+  });
+repo
+  .command("diff")
+  .description("unified diff between two text versions (or a version and the latest)")
+  .argument("<repository>", "repository location")
+  .argument("<name>", "artifact name")
+  .argument("<a>", "version number or date")
+  .argument("[b]", "version number or date (default: the latest)")
+  .option("--asof", "dates pick the latest version created at or before them")
+  .action(async (location: string, name: string, a: string, b: string | undefined, options) => {
+    const { repoDiff } = await import("./cli/repo.js");
+    await repoDiff(location, name, a, b, options);
+  });
+
 function debugRequested(): boolean {
   return program.opts().debug === true || process.argv.includes("--debug");
 }

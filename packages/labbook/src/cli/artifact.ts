@@ -42,6 +42,16 @@ export async function artifactGet(location: string, slug: string, name: string, 
     stream = await readSlotStream(project.storage, entry, key);
   }
 
+  await deliver(stream, { size, label: name, out: options.out });
+}
+
+/**
+ * Write a stream of artifact bytes to stdout (default) or a file, with a progress bar on stderr
+ * when it is a terminal and the artifact is large. A file is written beside the target and renamed
+ * at the end, so a failed or corrupt download leaves nothing behind.
+ */
+export async function deliver(stream: AsyncIterable<Uint8Array>, options: { size: number | undefined; label: string; out: string | undefined }): Promise<void> {
+  const { size, label: name } = options;
   let bar: { update(n: number): void; stop(): void } | undefined;
   if (process.stderr.isTTY && size !== undefined && size >= PROGRESS_THRESHOLD) {
     // Loaded only when a bar is drawn, to keep startup light.
