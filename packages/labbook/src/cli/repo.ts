@@ -97,9 +97,9 @@ export async function repoHistory(location: string, name: string, options: { jso
 
 /** `repo get`: the bytes of one version (latest by default) to stdout or a file. */
 export async function repoGet(location: string, name: string, options: { at?: string; asof?: boolean; out?: string }): Promise<void> {
-  if (options.asof && options.version === undefined) throw new UsageError("--asof needs --version <date>.");
+  if (options.asof && options.at === undefined) throw new UsageError("--asof needs --at <date>.");
   const query = {
-    version: options.version === undefined ? undefined : versionArg(options.version),
+    version: options.at === undefined ? undefined : versionArg(options.at),
     match: options.asof ? ("asof" as const) : ("exact" as const),
   };
   const repo = await openRepository(location, { mode: "r" });
