@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -20,11 +20,29 @@ function newestMtime(dir: string): number {
  * The tests run the built command as a user would. Build it (and what it depends on) when dist is
  * missing or older than src; the root `pnpm test` has normally built it already.
  */
-export function ensureBuilt(): void {
-  const stale = !existsSync(cliPath) || statSync(cliPath).mtimeMs < newestMtime(path.join(packageDir, "src"));
-  if (!stale) return;
-  const result = spawnSync("pnpm", ["turbo", "run", "build", "--filter=labbook...", "--output-logs=errors-only"], { cwd: repoDir, encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`Building labbook failed:\n${result.stdout}\n${result.stderr}`);
+export async function ensureBuilt(): Promise<void> {
+  const stale = () => !existsSync(cliPath) || statSync(cliPath).mtimeMs < newestMtime(path.join(packageDir, "src"));
+  if (!stale()) return;
+  // Several test files may start at once: one builds, the others wait for it.
+  const lock = path.join(packageDir, ".cli-test-build.lock");
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      if (Date.now() > deadline) throw new Error(`Gave up waiting for ${lock}; remove it if no test run is building.`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    if (!stale()) return;
+    const result = spawnSync("pnpm", ["turbo", "run", "build", "--filter=labbook...", "--output-logs=errors-only"], { cwd: repoDir, encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`Building labbook failed:\n${result.stdout}\n${result.stderr}`);
+  } finally {
+    rmdirSync(lock);
+  }
 }
 
 export interface CliResult {

@@ -47,7 +47,7 @@ async function makeProject(
 }
 
 beforeAll(async () => {
-  ensureBuilt();
+  await ensureBuilt();
   tmp = mkdtempSync(path.join(tmpdir(), "labbook-cli-"));
   runs = path.join(tmp, "runs");
   await makeProject(runs, [
@@ -487,5 +487,95 @@ describe("labbook gc", () => {
 
   it("a bad --min-age exits 2", () => {
     expect(labbook(["gc", runs, "--min-age", "soon"]).code).toBe(2);
+  });
+});
+
+describe("labbook repo", () => {
+  let repo: string;
+  beforeAll(() => {
+    repo = path.join(tmp, "models");
+  });
+
+  it("promote copies an experiment's artifact in as the next version; an older one is refused", () => {
+    const first = labbook(["repo", "promote", repo, runs, "baseline", "config"]);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toBe(`Promoted "config" of baseline-20240501100000 to ${path.join(repo, "repository.json")} as version 0.\n`);
+    const second = labbook(["repo", "promote", repo, runs, "lower-learning-rate", "config", "--json"]);
+    expect(second.code).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ version: 1, created_at: "2024-05-01T10:00:02", handler: "json", expired: false });
+    const older = labbook(["repo", "promote", repo, runs, "deeper-trees", "config"]);
+    expect(older.code).toBe(1);
+    expect(older.stderr).toMatch(/is not newer than the latest version.*\[ARTIFACT_LOG\]/);
+  });
+
+  it("ls and history, as text and --json", () => {
+    const ls = labbook(["repo", "ls", repo, "--json"]);
+    expect(ls.code).toBe(0);
+    expect(JSON.parse(ls.stdout)).toEqual([
+      {
+        name: "config",
+        versions: 2,
+        latest: {
+          version: 1,
+          created_at: "2024-05-01T10:00:02",
+          expiry: null,
+          expired: false,
+          handler: "json",
+          fname: "config-20240501100002.json",
+          size: expect.any(Number),
+        },
+      },
+    ]);
+    expect(labbook(["repo", "ls", repo]).stdout).toMatch(/^config\s+1\s+2024-05-01T10:00:02\s+json\s+\d+ B\s+2$/m);
+    const history = labbook(["repo", "history", repo, "config", "--json"]);
+    expect(JSON.parse(history.stdout).map((v: { version: number; created_at: string }) => [v.version, v.created_at])).toEqual([
+      [0, "2024-05-01T10:00:00"],
+      [1, "2024-05-01T10:00:02"],
+    ]);
+    const unknown = labbook(["repo", "history", repo, "weights"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('No artifact named "weights"');
+  });
+
+  it("get: latest, by number, as of a date; bad usage exits 2", () => {
+    expect(JSON.parse(labbook(["repo", "get", repo, "config"]).stdout)).toEqual({ lr: 0.01 });
+    expect(JSON.parse(labbook(["repo", "get", repo, "config", "--at", "0"]).stdout)).toEqual({ lr: 0.1 });
+    expect(JSON.parse(labbook(["repo", "get", repo, "config", "--at", "2024-05-01T10:00:01", "--asof"]).stdout)).toEqual({ lr: 0.1 });
+    const out = path.join(tmp, "config.json");
+    expect(labbook(["repo", "get", repo, "config", "--at", "1", "--out", out]).code).toBe(0);
+    expect(JSON.parse(readFileSync(out, "utf8"))).toEqual({ lr: 0.01 });
+    const missing = labbook(["repo", "get", repo, "config", "--at", "7"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("[VERSION_NOT_FOUND]");
+    expect(labbook(["repo", "get", repo, "config", "--asof"]).code).toBe(2);
+  });
+
+  it("release creates and lists releases; a repeated tag is refused", () => {
+    const created = labbook(["repo", "release", repo, "v1", "--json"]);
+    expect(created.code).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({ tag: "v1", artifacts: [{ name: "config", version: 1 }] });
+    const list = labbook(["repo", "release", repo, "--json"]);
+    expect(JSON.parse(list.stdout)).toEqual([
+      { tag: "v1", created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/), artifacts: [{ name: "config", version: 1 }] },
+    ]);
+    expect(labbook(["repo", "release", repo]).stdout).toMatch(/^v1\s+\S+\s+config v1$/m);
+    const again = labbook(["repo", "release", repo, "v1"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('Release "v1" already exists');
+  });
+
+  it("diff prints a unified diff of two text versions", () => {
+    const r = labbook(["repo", "diff", repo, "config", "0", "1"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("--- config/config-20240501100000.json\tversion 0 (2024-05-01T10:00:00)");
+    expect(r.stdout).toMatch(/^-.*"lr": 0\.1\b/m);
+    expect(r.stdout).toMatch(/^\+.*"lr": 0\.01\b/m);
+    expect(labbook(["repo", "diff", repo, "config"]).code).toBe(2);
+  });
+
+  it("a missing repository exits 1", () => {
+    const r = labbook(["repo", "ls", path.join(tmp, "no-repo")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no-repo.repository\.json/);
   });
 });
