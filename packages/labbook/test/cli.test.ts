@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -5,7 +6,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openProject } from "../src/index.js";
-import { ensureBuilt, labbook, packageDir } from "./cli-helpers.js";
+import { cliPath, ensureBuilt, labbook, packageDir } from "./cli-helpers.js";
 
 let tmp: string;
 let runs: string;
@@ -577,5 +578,27 @@ describe("labbook repo", () => {
     const r = labbook(["repo", "ls", path.join(tmp, "no-repo")]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/no-repo.repository\.json/);
+  });
+});
+
+const script = spawnSync("script", ["--version"]).status === 0;
+
+describe.skipIf(!script && process.env.CI !== "true")("on a terminal", () => {
+  // util-linux `script` gives the command a pseudo-terminal, as a user's shell would.
+  const onTty = (command: string) => spawnSync("script", ["-qec", command, "/dev/null"], { encoding: "utf8", env: { ...process.env, COLUMNS: "200" } });
+
+  it("tables are drawn with lines", () => {
+    const r = onTty(`node ${JSON.stringify(cliPath)} ls ${JSON.stringify(runs)} --columns metrics.auc`);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("┌─");
+    expect(r.stdout).toMatch(/│ baseline\s+│ 2024-05-01T10:00:00 │ ada\s+│ baseline\s+│ 0\.81\s+│/);
+  });
+
+  it("artifact get shows a progress bar on stderr for a large artifact, and the file is intact", () => {
+    const out = path.join(tmp, "tty-weights.bin");
+    const r = onTty(`node ${JSON.stringify(cliPath)} artifact get ${JSON.stringify(runs)} lower-learning-rate weights --out ${JSON.stringify(out)}`);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/weights \[.*\] 100% 3145745\/3145745 bytes/);
+    expect(readFileSync(out).equals(payload)).toBe(true);
   });
 });
