@@ -9,6 +9,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { joinKey, parsePyJson, projectFileSchema, type Storage, validateFile } from "../packages/core/src/index.js";
+import { LocalStorage } from "../packages/storage-local/src/index.js";
 
 export const reliabilityDir = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.dirname(reliabilityDir);
@@ -16,6 +17,27 @@ export const repoRoot = path.dirname(reliabilityDir);
 // tsx is a devDependency of @labbook/storage-local; Node 20 cannot run the source by itself
 // (--experimental-strip-types neither exists there nor maps ".js" imports to ".ts" files).
 const tsxLoader = pathToFileURL(createRequire(path.join(repoRoot, "packages/storage-local/package.json")).resolve("tsx")).href;
+
+/** Where a scenario's bytes live, as plain data so it can be handed to worker processes. */
+export type StorageSpec =
+  | { kind: "local"; root: string; staleLockMs?: number }
+  | { kind: "s3"; endpoint: string; bucket: string; prefix: string; region?: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
+
+/**
+ * Open the storage a spec names (moto's dummy credentials unless others are given). The S3 adapter
+ * is imported only when asked for, so local workers (200 crash trials) do not pay for loading the SDK.
+ */
+export async function openStorage(spec: StorageSpec): Promise<Storage> {
+  if (spec.kind === "local") return new LocalStorage(spec.root, spec.staleLockMs === undefined ? {} : { staleLockMs: spec.staleLockMs });
+  const { S3Storage } = await import("../packages/storage-s3/src/index.js");
+  return new S3Storage({
+    bucket: spec.bucket,
+    prefix: spec.prefix,
+    endpoint: spec.endpoint,
+    region: spec.region ?? "us-east-1",
+    credentials: spec.credentials ?? { accessKeyId: "testing", secretAccessKey: "testing" },
+  });
+}
 
 /** Start `reliability/<script>` as a separate Node process with an IPC channel. */
 export function startWorker(script: string, args: unknown, options: { silent?: boolean } = {}): ChildProcess {

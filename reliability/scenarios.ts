@@ -3,12 +3,14 @@
  * settings). Each returns figures; none decides pass or fail itself, so the tests assert on them.
  */
 import type { ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { parsePyJson, projectFileSchema, validateFile } from "../packages/core/src/index.js";
+import { dirnameKey, joinKey, parsePyJson, projectFileSchema, repositoryFileSchema, type Storage, validateFile } from "../packages/core/src/index.js";
 import { LocalStorage } from "../packages/storage-local/src/index.js";
-import { checkStored, exited, startWorker, tally } from "./common.js";
+import { checkStored, exited, openStorage, type StorageSpec, startWorker, tally } from "./common.js";
+import type { RepoWorkerArgs } from "./repo-worker.js";
 import type { WorkerArgs } from "./worker.js";
 
 export interface ConcurrencyFigures {
@@ -33,59 +35,188 @@ export async function tempDir(prefix: string): Promise<string> {
 /** `writers` processes each log and save `perWriter` experiments into one project on local disk. */
 export async function concurrencyLocal(options: { writers: number; perWriter: number; root?: string }): Promise<ConcurrencyFigures> {
   const root = options.root ?? (await tempDir("concurrency"));
-  const started = Date.now();
   try {
-    const storage = new LocalStorage(root);
-    let conflicts = 0;
-    const children: ChildProcess[] = [];
-    for (let w = 0; w < options.writers; w++) {
-      const args: WorkerArgs = { kind: "local", root, writer: w, count: options.perWriter };
-      const child = startWorker("worker.ts", args, { silent: true });
-      child.on("message", (m: { type: string; conflicts?: number }) => {
-        if (m.type === "done") conflicts += m.conflicts ?? 0;
-      });
-      children.push(child);
-    }
-    // A reader polls the file the whole time: it must never see a torn or invalid file.
-    let running = true;
-    let reads = 0;
-    let tornReads = 0;
-    const reader = (async () => {
-      while (running) {
-        try {
-          const text = new TextDecoder().decode(await storage.read("project.json"));
-          validateFile(projectFileSchema, parsePyJson(text, "project.json"), "project.json");
-          reads++;
-        } catch (error) {
-          if ((error as { code?: string }).code !== "NOT_FOUND") {
-            tornReads++;
-            reads++;
-          }
-        }
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    })();
-    try {
-      await Promise.all(children.map(exited));
-    } finally {
-      running = false;
-      await reader;
-    }
-    const check = await checkStored(storage);
-    const expected: string[] = [];
-    for (let w = 0; w < options.writers; w++) for (let i = 0; i < options.perWriter; i++) expected.push(`w${w}-${i}`);
-    return {
-      writers: options.writers,
-      ...tally(expected, check.uids),
-      tornReads,
-      reads,
-      brokenArtifacts: check.brokenArtifacts.length,
-      conflicts,
-      ms: Date.now() - started,
-    };
+    return await concurrency({ writers: options.writers, perWriter: options.perWriter, storage: { kind: "local", root } });
   } finally {
     if (!options.root) await rm(root, { recursive: true, force: true });
   }
+}
+
+/** Start one process per writer and collect the conflict counts they report. */
+function startWriters(script: string, argsFor: (writer: number) => unknown, writers: number): { children: ChildProcess[]; conflicts: () => number } {
+  let conflicts = 0;
+  const children: ChildProcess[] = [];
+  for (let w = 0; w < writers; w++) {
+    const child = startWorker(script, argsFor(w), { silent: true });
+    child.on("message", (m: { type: string; conflicts?: number }) => {
+      if (m.type === "done") conflicts += m.conflicts ?? 0;
+    });
+    children.push(child);
+  }
+  return { children, conflicts: () => conflicts };
+}
+
+/**
+ * Read `location` every 25 ms until `stop()`: each read must parse and validate (`check` throws
+ * otherwise), so a torn or half-written file is counted.
+ */
+function pollReader(storage: Storage, location: string, check: (text: string) => void): { stop: () => Promise<{ reads: number; tornReads: number }> } {
+  let running = true;
+  let reads = 0;
+  let tornReads = 0;
+  const loop = (async () => {
+    while (running) {
+      try {
+        check(new TextDecoder().decode(await storage.read(location)));
+        reads++;
+      } catch (error) {
+        if ((error as { code?: string }).code !== "NOT_FOUND") {
+          tornReads++;
+          reads++;
+        }
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { reads, tornReads };
+    },
+  };
+}
+
+/**
+ * `writers` processes each log and save `perWriter` experiments into one project on any storage
+ * (local disk, or an S3 bucket on moto), while this process reads the file over and over.
+ */
+export async function concurrency(options: { writers: number; perWriter: number; storage: StorageSpec; location?: string }): Promise<ConcurrencyFigures> {
+  const started = Date.now();
+  const location = options.location ?? "project.json";
+  const storage = await openStorage(options.storage);
+  const spec = options.storage;
+  const { children, conflicts } = startWriters(
+    "worker.ts",
+    (w): WorkerArgs => ({ kind: spec.kind, storage: spec, location, writer: w, count: options.perWriter }),
+    options.writers,
+  );
+  // A reader polls the file the whole time: it must never see a torn or invalid file.
+  const reader = pollReader(storage, location, (text) => {
+    validateFile(projectFileSchema, parsePyJson(text, location), location);
+  });
+  let polled: { reads: number; tornReads: number };
+  try {
+    await Promise.all(children.map(exited));
+  } finally {
+    polled = await reader.stop();
+  }
+  const check = await checkStored(storage, location);
+  const expected: string[] = [];
+  for (let w = 0; w < options.writers; w++) for (let i = 0; i < options.perWriter; i++) expected.push(`w${w}-${i}`);
+  return {
+    writers: options.writers,
+    ...tally(expected, check.uids),
+    tornReads: polled.tornReads,
+    reads: polled.reads,
+    brokenArtifacts: check.brokenArtifacts.length,
+    conflicts: conflicts(),
+    ms: Date.now() - started,
+  };
+}
+
+export interface RepositoryConcurrencyFigures extends ConcurrencyFigures {
+  names: number;
+  /** Version numbers missing from 0..n-1 of a name (a hole). */
+  missingVersions: number;
+  /** Version numbers that occur more than once for a name. */
+  duplicateVersions: number;
+  /** Entries whose file is missing, does not parse, or does not match its sha256. */
+  badFiles: number;
+  failures: string[];
+}
+
+/**
+ * `writers` processes log `perWriter` versions each, spread over `names` shared artifact names, into
+ * one repository; afterwards every name's versions must be exactly 0..n-1, every version's file must
+ * be there and match its sha256, and every logged value must be stored exactly once.
+ */
+export async function concurrencyRepository(options: {
+  writers: number;
+  perWriter: number;
+  names: number;
+  storage: StorageSpec;
+  location?: string;
+}): Promise<RepositoryConcurrencyFigures> {
+  const started = Date.now();
+  const location = options.location ?? "repository.json";
+  const storage = await openStorage(options.storage);
+  const names = Array.from({ length: options.names }, (_, k) => `model-${k}`);
+  const { children, conflicts } = startWriters(
+    "repo-worker.ts",
+    (w): RepoWorkerArgs => ({ storage: options.storage, location, writer: w, count: options.perWriter, names }),
+    options.writers,
+  );
+  const reader = pollReader(storage, location, (text) => {
+    validateFile(repositoryFileSchema, parsePyJson(text, location), location);
+  });
+  let polled: { reads: number; tornReads: number };
+  try {
+    await Promise.all(children.map(exited));
+  } finally {
+    polled = await reader.stop();
+  }
+  const text = new TextDecoder().decode(await storage.read(location));
+  const entries = validateFile(repositoryFileSchema, parsePyJson(text, location), location);
+  const failures: string[] = [];
+  const versionsByName = new Map<string, number[]>();
+  const uids = new Map<string, number>();
+  let badFiles = 0;
+  const dir = dirnameKey(location);
+  for (const entry of entries) {
+    const list = versionsByName.get(entry.name) ?? [];
+    list.push(entry.version);
+    versionsByName.set(entry.name, list);
+    const key = joinKey(dir, entry.name, entry.fname);
+    try {
+      const bytes = await storage.read(key);
+      if (entry.sha256 === undefined || createHash("sha256").update(bytes).digest("hex") !== entry.sha256) throw new Error("sha256 does not match");
+      const uid = String((JSON.parse(new TextDecoder().decode(bytes)) as { uid: unknown }).uid);
+      uids.set(uid, (uids.get(uid) ?? 0) + 1);
+    } catch (error) {
+      badFiles++;
+      if (failures.length < 10) failures.push(`${entry.name} v${entry.version} ${key}: ${(error as Error).message}`);
+    }
+  }
+  let missingVersions = 0;
+  let duplicateVersions = 0;
+  for (const [name, versions] of versionsByName) {
+    const seen = new Set<number>();
+    for (const v of versions) {
+      if (seen.has(v)) duplicateVersions++;
+      seen.add(v);
+    }
+    const top = Math.max(...versions);
+    for (let v = 0; v <= top; v++) if (!seen.has(v)) missingVersions++;
+    if ((duplicateVersions > 0 || missingVersions > 0) && failures.length < 10)
+      failures.push(`${name}: versions ${[...versions].sort((a, b) => a - b).join(",")}`);
+  }
+  const expected: string[] = [];
+  for (let w = 0; w < options.writers; w++) for (let i = 0; i < options.perWriter; i++) expected.push(`w${w}-${i}`);
+  return {
+    writers: options.writers,
+    names: options.names,
+    ...tally(expected, uids),
+    tornReads: polled.tornReads,
+    reads: polled.reads,
+    brokenArtifacts: badFiles,
+    conflicts: conflicts(),
+    missingVersions,
+    duplicateVersions,
+    badFiles,
+    failures,
+    ms: Date.now() - started,
+  };
 }
 
 export interface CrashFigures {

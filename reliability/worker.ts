@@ -1,14 +1,18 @@
 /**
- * A writer process for the reliability suite: opens one project, logs `count` experiments (every
+ * A writer process for the reliability suite: opens one project (local disk, or S3 when `storage`
+ * names a bucket), logs `count` experiments (every
  * `artifactEvery`-th with a JSON artifact), saving after each one. A save that gives up with
  * CONFLICT is retried, as a user's job would be. Reports each committed experiment over IPC.
  */
 import { isLabbookError, Project, type Storage } from "../packages/core/src/index.js";
-import { LocalStorage } from "../packages/storage-local/src/index.js";
+import { openStorage, type StorageSpec } from "./common.js";
 
 export interface WorkerArgs {
-  kind: "local";
-  root: string;
+  kind: "local" | "s3";
+  /** Local root (kind "local" without `storage`). */
+  root?: string;
+  /** Any storage, e.g. an S3 bucket on moto; wins over `root`. */
+  storage?: StorageSpec;
   location?: string;
   writer: number;
   count: number;
@@ -22,8 +26,10 @@ export interface WorkerArgs {
 
 const args = JSON.parse(process.argv[2] ?? "{}") as WorkerArgs;
 
-function storageFor(a: WorkerArgs): Storage {
-  return new LocalStorage(a.root, a.staleLockMs === undefined ? {} : { staleLockMs: a.staleLockMs });
+function storageFor(a: WorkerArgs): Promise<Storage> {
+  if (a.storage) return openStorage(a.storage);
+  if (a.root === undefined) throw new Error("worker needs root or storage");
+  return openStorage({ kind: "local", root: a.root, ...(a.staleLockMs === undefined ? {} : { staleLockMs: a.staleLockMs }) });
 }
 
 async function saveUntilDone(project: Project): Promise<number> {
@@ -40,7 +46,7 @@ async function saveUntilDone(project: Project): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const project = await Project.open(args.location ?? "project.json", { storage: storageFor(args), author: `writer-${args.writer}` });
+  const project = await Project.open(args.location ?? "project.json", { storage: await storageFor(args), author: `writer-${args.writer}` });
   process.send?.({ type: "ready" });
   const every = args.artifactEvery ?? 10;
   const start = args.start ?? 0;
