@@ -1,8 +1,9 @@
-import { ArtifactCollection, type ArtifactContext, createSlot, type LogArtifactOptions, splitLogOptions } from "./artifacts/collection.js";
+import { ArtifactCollection, type ArtifactContext, type ArtifactOrigin, createSlot, type LogArtifactOptions, splitLogOptions } from "./artifacts/collection.js";
 import { formatCompact, formatDate, parseDate, utcNow } from "./dates.js";
 import { formatDependency, referenceTo } from "./dependency.js";
 import { LabbookError } from "./errors.js";
 import type { Project } from "./project.js";
+import { cloneJson } from "./pyjson.js";
 import type { ArtifactEntry, ExperimentRecord, TestRecord } from "./schemas.js";
 import { slugify } from "./slug.js";
 import { joinKey } from "./storage.js";
@@ -91,6 +92,25 @@ export class Experiment {
       label: `experiment "${this.slug}"`,
       now: () => this.#context.clock(),
     };
+  }
+
+  /**
+   * @internal A copy of `record` (a record of another experiment, or merged from several) that
+   * belongs to `context`'s project: an editable deep copy, so changing one never changes the other.
+   * Its artifacts are read from where `origins` says they are until the new project saves, which
+   * copies them into its own folder (merging moves no file).
+   */
+  static copyOf(record: ExperimentRecord, context: ExperimentContext, origins: ReadonlyMap<ArtifactEntry, ArtifactOrigin>, dirty: boolean): Experiment {
+    const copy = new Experiment(cloneJson(record), context, { frozen: false, dirty });
+    copy.artifactSet.adopt(record.artifacts, origins, context.storage);
+    for (const [i, test] of copy.#tests.entries()) test.artifactSet.adopt(record.tests[i]?.artifacts ?? [], origins, context.storage);
+    return copy;
+  }
+
+  /** @internal Where each artifact of this experiment and its tests is now (for copyOf). */
+  collectOrigins(into: Map<ArtifactEntry, ArtifactOrigin>): void {
+    this.artifactSet.origins(this.#context.storage, into);
+    for (const t of this.#tests) t.artifactSet.origins(this.#context.storage, into);
   }
 
   /** @internal Take a merged record, keeping unsaved artifact values and tests that are still in it. */
@@ -249,13 +269,13 @@ export class Experiment {
 
   /** @internal Artifacts (of the experiment and its tests) waiting to be written. */
   hasDirtyArtifacts(): boolean {
-    return this.artifactSet.dirtySlots().length > 0 || this.#tests.some((t) => t.artifactSet.dirtySlots().length > 0);
+    return this.artifactSet.pendingSlots().length > 0 || this.#tests.some((t) => t.artifactSet.pendingSlots().length > 0);
   }
 
-  /** @internal */
-  async saveArtifacts(): Promise<void> {
-    await this.artifactSet.saveDirty(this.#context);
-    for (const t of this.#tests) await t.artifactSet.saveDirty(this.#context);
+  /** @internal `copyIn`: also copy merged-in files into this experiment's folder (only its own project does). */
+  async saveArtifacts(copyIn = true): Promise<void> {
+    await this.artifactSet.saveDirty(this.#context, copyIn);
+    for (const t of this.#tests) await t.artifactSet.saveDirty(this.#context, copyIn);
   }
 
   /** @internal */

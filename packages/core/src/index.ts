@@ -7,6 +7,7 @@ export {
   createSlot,
   defaultFname,
   type LogArtifactOptions,
+  numberedFname,
   readSlotBytes,
   readSlotStream,
   writeSlot,
@@ -31,7 +32,7 @@ export { type AddDependencyOptions, Experiment, type ExperimentContext, type Log
 export { MemoryStorage } from "./memory-storage.js";
 export { mergeExperimentRecords } from "./merge.js";
 export { DEFAULT_MAX_INDEX_BYTES, type ExperimentRow, PROJECT_MODES, Project, type ProjectMode, type ProjectOptions } from "./project.js";
-export { type JsonValue, markFloat, parsePyJson, pyFloatRepr, type StringifyOptions, stringifyPyJson } from "./pyjson.js";
+export { cloneJson, type JsonValue, markFloat, parsePyJson, pyFloatRepr, type StringifyOptions, stringifyPyJson } from "./pyjson.js";
 export {
   type ArtifactEntry,
   artifactEntrySchema,

@@ -1,5 +1,6 @@
 import { userInfo } from "node:os";
 import { defaultHandlers } from "./artifacts/builtins.js";
+import type { ArtifactOrigin } from "./artifacts/collection.js";
 import type { HandlerRegistry } from "./artifacts/handler.js";
 import { utcNow } from "./dates.js";
 import { type DependencyReference, type DependencyResolver, parseDependency, resolveRelativeKey } from "./dependency.js";
@@ -8,7 +9,7 @@ import { Experiment, type ExperimentContext } from "./experiment.js";
 import { mergeAllRecords, mergeExperimentRecords, sortByCreated } from "./merge.js";
 import { forEachLimit } from "./parallel.js";
 import { parsePyJson, stringifyPyJson } from "./pyjson.js";
-import { type ExperimentRecord, projectFileSchema } from "./schemas.js";
+import { type ArtifactEntry, type ExperimentRecord, projectFileSchema } from "./schemas.js";
 import { dirnameKey, type Storage } from "./storage.js";
 import { validateFile } from "./validate.js";
 
@@ -259,9 +260,13 @@ export class Project implements Iterable<Experiment> {
   }
 
   /**
-   * A new project (same location, mode "w+") holding the experiments of this and `others`.
+   * A new project (same location, mode "w+") holding editable copies of the experiments of this and
+   * `others`; changing a copy never changes the projects merged.
    * Same slug: the later `last_updated` wins; on a tie the copy whose canonical JSON sorts last wins,
    * so the result does not depend on argument order; artifacts and tests only the loser has are kept.
+   * Merging moves no file: artifacts are read from where they are (another project's folder) until
+   * the merged project is saved, which copies them into its own folder first, so its index never
+   * names a file it does not have.
    */
   merge(...others: Project[]): Project {
     const merged = new Project(this.location, {
@@ -282,7 +287,14 @@ export class Project implements Iterable<Experiment> {
     for (const slug of [...bySlug.keys()].sort()) {
       const copies = bySlug.get(slug) ?? [];
       const record = mergeAllRecords(copies.map((e) => e.record));
-      result.push(copies.find((e) => e.record === record) ?? new Experiment(record, merged.#context, { frozen: false, dirty: true }));
+      const origins = new Map<ArtifactEntry, ArtifactOrigin>();
+      for (const e of copies) e.collectOrigins(origins);
+      const whole = copies.find((e) => e.record === record);
+      // A copy that won whole keeps its state (saving does not make the saver its last_updated_by);
+      // a mixed record is a change. Stored copies of the slug are merged with it, never duplicated.
+      const copy = Experiment.copyOf(record, merged.#context, origins, whole?.dirty ?? true);
+      copy.committed = copies.some((e) => e.committed);
+      result.push(copy);
     }
     merged.#experiments = sortByCreated(result);
     return merged;
@@ -413,7 +425,8 @@ export class Project implements Iterable<Experiment> {
     }
     if (this.mode === "w+") for (const e of changed) if (e.dirty) e.record.last_updated_by = this.author;
     // Artifact files go out several at a time, so local fsyncs and S3 round trips overlap instead of queueing.
-    await forEachLimit(changed, ARTIFACT_WRITE_CONCURRENCY, (e) => e.saveArtifacts());
+    // Merged-in files are copied only by the experiment's own project (one appended from elsewhere keeps its location).
+    await forEachLimit(changed, ARTIFACT_WRITE_CONCURRENCY, (e) => e.saveArtifacts(e.owner === this));
     await this.#commitIndex();
     for (const e of changed) e.markClean();
   }

@@ -48,6 +48,31 @@ export function copySpellings(from: object, to: object): void {
   if (order) keyOrders.set(to, [...order]);
 }
 
+/**
+ * A deep copy of parsed JSON that keeps number spellings and key orders (see copySpellings), so the
+ * copy serialises exactly like the original. Values other than arrays and plain objects (numbers,
+ * strings, a Date someone logged) are shared, not copied.
+ */
+export function cloneJson<T>(value: T): T {
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) {
+    const out = value.map((item: unknown) => cloneJson(item));
+    copySpellings(value, out);
+    return out as T;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  const out = Object.create(proto) as Record<string, unknown>;
+  for (const key of Object.keys(value)) {
+    const item = cloneJson((value as Record<string, unknown>)[key]);
+    // "__proto__" must stay an own key, as the parser makes it.
+    if (key === "__proto__") Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
+    else out[key] = item;
+  }
+  copySpellings(value, out);
+  return out as T;
+}
+
 // Anything that JSON.parse cannot read, or reads losing the spelling, sends us to the slow parser.
 // Array-index-like keys too: JSON.parse would reorder them.
 const NEEDS_SLOW_PATH = /NaN|Infinity|\d\.0+(?![0-9])|\d[eE]|\d{16}|"\d+"\s*:/;

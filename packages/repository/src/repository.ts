@@ -11,6 +11,7 @@ import {
   isLabbookError,
   joinKey,
   LabbookError,
+  numberedFname,
   parseDate,
   parsePyJson,
   type ReleaseRecord,
@@ -85,13 +86,6 @@ function sleep(ms: number): Promise<void> {
 
 function conflictOf(error: unknown): boolean {
   return isLabbookError(error, "CONFLICT") || (isLabbookError(error, "SAVE_FAILED") && isLabbookError(error.cause, "CONFLICT"));
-}
-
-/** `model-2024.json` → `model-2024-2.json` (the n-th free variant of a file name). */
-function numbered(fname: string, n: number): string {
-  const slash = fname.lastIndexOf("/");
-  const dot = fname.lastIndexOf(".");
-  return dot > slash + 1 ? `${fname.slice(0, dot)}-${n}${fname.slice(dot)}` : `${fname}-${n}`;
 }
 
 function slotFromEntry(entry: ArtifactEntry, where: string, index: number): Slot {
@@ -462,7 +456,7 @@ export class Repository {
     const siblings = (this.#byName.get(slot.entry.name) ?? []).filter((s) => s !== slot);
     const taken = new Set(siblings.filter((s) => !s.pending || s.entry.sha256 !== undefined).map((s) => s.entry.fname));
     for (let n = 0; n < MAX_FNAME_TRIES; n++) {
-      const fname = n === 0 ? slot.requested : numbered(slot.requested, n);
+      const fname = n === 0 ? slot.requested : numberedFname(slot.requested, n);
       if (taken.has(fname)) continue;
       slot.entry.fname = fname;
       const key = this.#fileKey(slot.entry);

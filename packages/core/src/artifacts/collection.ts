@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { formatCompact, formatDate } from "../dates.js";
-import { LabbookError } from "../errors.js";
+import { isLabbookError, LabbookError } from "../errors.js";
 import type { ArtifactEntry } from "../schemas.js";
 import { slugify } from "../slug.js";
 import { assertSafeRelativePath, type ByteSource, joinKey, type Storage, type WriteOptions } from "../storage.js";
@@ -23,13 +23,42 @@ export interface LogArtifactOptions {
   [writerOption: string]: unknown;
 }
 
+/** Where a stored artifact file is when it is not (yet) in its collection's own folder. */
+export interface ArtifactLocation {
+  readonly storage: Storage;
+  readonly key: string;
+}
+
 /** One artifact entry plus, until it is saved, the value to write. */
 export interface ArtifactSlot {
   readonly entry: ArtifactEntry;
   value: unknown;
   dirty: boolean;
   writerOptions: Record<string, unknown>;
+  /**
+   * The file at `entry.fname` in the collection's folder is this artifact's own (an overwrite of a
+   * saved artifact under the same fname, or a retried save): it is replaced, not created anew.
+   */
+  replaces?: boolean;
+  /**
+   * A merged-in artifact whose file still lives elsewhere (another project's folder): it is read
+   * from there, and copied into the collection's own folder when its project saves.
+   */
+  source?: ArtifactLocation | undefined;
 }
+
+/**
+ * `model-2024.json` → `model-2024-2.json`: the n-th variant of a file name, used when the name is
+ * taken (the suffix stays last; a name without one gets `-n` at the end).
+ */
+export function numberedFname(fname: string, n: number): string {
+  const slash = fname.lastIndexOf("/");
+  const dot = fname.lastIndexOf(".");
+  return dot > slash + 1 ? `${fname.slice(0, dot)}-${n}${fname.slice(dot)}` : `${fname}-${n}`;
+}
+
+/** How many variant names a new artifact file tries before SAVE_FAILED. */
+const MAX_FNAME_TRIES = 1000;
 
 /** The default file name lazyscribe gives an artifact. */
 export function defaultFname(name: string, createdAt: Date, suffix: string): string {
@@ -73,6 +102,38 @@ export function splitLogOptions(options: LogArtifactOptions): {
   return { handler, fname, overwrite: overwrite === true, writerOptions };
 }
 
+/** Where an artifact of one experiment is, for copies of it made by a merge. */
+export interface ArtifactOrigin {
+  readonly storage: Storage;
+  readonly key: string;
+  readonly slot: ArtifactSlot;
+}
+
+/** Copy a stored artifact file (checked against its size/sha256) to `key`. */
+async function copySlot(storage: Storage, entry: ArtifactEntry, source: ArtifactLocation, key: string, options: WriteOptions): Promise<void> {
+  const where = storage.describe(key);
+  try {
+    const stream = await readSlotStream(source.storage, entry, source.key);
+    await storage.write(key, stream, entry.size === undefined ? options : { ...options, size: entry.size });
+  } catch (cause) {
+    if (isLabbookError(cause, "UNSAFE_PATH", "CONFLICT")) throw cause;
+    throw new LabbookError(
+      "SAVE_FAILED",
+      `Could not copy artifact "${entry.name}" from ${source.storage.describe(source.key)} to ${where}: ${(cause as Error).message}`,
+      { path: where, cause },
+    );
+  }
+}
+
+function isSafeRelativePath(name: string): boolean {
+  try {
+    assertSafeRelativePath(name, "artifact file name");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function* hashing(source: AsyncIterable<Uint8Array>, state: { hash: ReturnType<typeof createHash>; size: number }): AsyncIterable<Uint8Array> {
   for await (const chunk of source) {
     state.hash.update(chunk);
@@ -111,7 +172,8 @@ export async function writeSlot(context: ArtifactContext, slot: ArtifactSlot, ke
     slot.entry.size = state.size;
     slot.entry.sha256 = state.hash.digest("hex");
   } catch (cause) {
-    if (cause instanceof LabbookError && cause.code === "UNSAFE_PATH") throw cause;
+    // CONFLICT is the caller's to handle (a create-only write found the name taken).
+    if (isLabbookError(cause, "UNSAFE_PATH", "CONFLICT")) throw cause;
     throw new LabbookError("SAVE_FAILED", `Could not write artifact "${slot.entry.name}" to ${where}: ${(cause as Error).message}`, { path: where, cause });
   }
 }
@@ -138,6 +200,7 @@ export async function readSlotBytes(storage: Storage, entry: ArtifactEntry, key:
   try {
     bytes = await storage.read(key);
   } catch (cause) {
+    if (isLabbookError(cause, "UNSAFE_PATH")) throw cause;
     throw new LabbookError("ARTIFACT_LOAD", `Cannot read artifact "${entry.name}" at ${where}: ${(cause as Error).message}`, { path: where, cause });
   }
   verify(entry, bytes.byteLength, () => createHash("sha256").update(bytes).digest("hex"), where);
@@ -151,6 +214,7 @@ export async function readSlotStream(storage: Storage, entry: ArtifactEntry, key
   try {
     source = await storage.readStream(key);
   } catch (cause) {
+    if (isLabbookError(cause, "UNSAFE_PATH")) throw cause;
     throw new LabbookError("ARTIFACT_LOAD", `Cannot read artifact "${entry.name}" at ${where}: ${(cause as Error).message}`, { path: where, cause });
   }
   return (async function* () {
@@ -188,8 +252,15 @@ export class ArtifactCollection {
     return this.slots.find((s) => s.entry.name === name);
   }
 
+  /** The key of a slot's file in this collection's folder; UNSAFE_PATH when its fname would leave the folder. */
   keyOf(slot: ArtifactSlot): string {
+    assertSafeRelativePath(slot.entry.fname, "artifact file name");
     return joinKey(this.folder(), slot.entry.fname);
+  }
+
+  /** Where a saved slot's bytes are read from now. */
+  #readFrom(context: ArtifactContext, slot: ArtifactSlot): ArtifactLocation {
+    return slot.source ?? { storage: context.storage, key: this.keyOf(slot) };
   }
 
   /** Add a slot; a duplicate name without overwrite is ARTIFACT_LOG. Returns the new entries array. */
@@ -202,6 +273,10 @@ export class ArtifactCollection {
           `${owner} already has an artifact named "${slot.entry.name}". Use another name or pass { overwrite: true } to replace it.`,
         );
       }
+      const previous = this.slots[index] as ArtifactSlot;
+      // Same fname as a file this artifact already owns here: replace it; anything else is a new file.
+      const owned = previous.dirty ? previous.replaces === true : previous.source === undefined;
+      if (owned && previous.entry.fname === slot.entry.fname) slot.replaces = true;
       this.slots[index] = slot;
     } else {
       this.slots.push(slot);
@@ -216,15 +291,15 @@ export class ArtifactCollection {
       throw new LabbookError("ARTIFACT_LOAD", `${owner} has no artifact named "${name}". It has: ${this.slots.map((s) => s.entry.name).join(", ") || "none"}.`);
     }
     if (slot.dirty) return slot.value;
-    const key = this.keyOf(slot);
-    const where = context.storage.describe(key);
+    const { storage, key } = this.#readFrom(context, slot);
+    const where = storage.describe(key);
     const handler = context.handlers.forLoad(slot.entry.handler, name, where);
     const entry = slot.entry;
     return handler.read({
       entry,
       location: where,
-      bytes: () => readSlotBytes(context.storage, entry, key),
-      stream: () => readSlotStream(context.storage, entry, key),
+      bytes: () => readSlotBytes(storage, entry, key),
+      stream: () => readSlotStream(storage, entry, key),
     });
   }
 
@@ -233,17 +308,89 @@ export class ArtifactCollection {
     const slot = this.find(name);
     if (!slot) throw new LabbookError("ARTIFACT_LOAD", `${owner} has no artifact named "${name}".`);
     if (slot.dirty) throw new LabbookError("ARTIFACT_LOAD", `Artifact "${name}" of ${owner} is not saved yet; save the project first.`);
-    return readSlotStream(context.storage, slot.entry, this.keyOf(slot));
+    const { storage, key } = this.#readFrom(context, slot);
+    return readSlotStream(storage, slot.entry, key);
   }
 
   dirtySlots(): ArtifactSlot[] {
     return this.slots.filter((s) => s.dirty);
   }
 
-  async saveDirty(context: ArtifactContext): Promise<void> {
+  /** Slots with something to write: an unsaved value, or a file to copy in from elsewhere. */
+  pendingSlots(): ArtifactSlot[] {
+    return this.slots.filter((s) => s.dirty || s.source !== undefined);
+  }
+
+  /**
+   * Write unsaved values (and, with `copyIn`, copy merged-in files into this folder). A new file
+   * never replaces an existing one: it is created only if its name is free, else it gets the first
+   * free `-1`, `-2`… variant, recorded in `entry.fname` before the index is written. Two experiments
+   * sharing a slug (same name, same second) share a folder, so this is what keeps their files apart.
+   */
+  async saveDirty(context: ArtifactContext, copyIn = true): Promise<void> {
     for (const slot of this.slots) {
-      if (!slot.dirty) continue;
-      await writeSlot(context, slot, this.keyOf(slot));
+      if (slot.dirty) {
+        if (slot.replaces) await writeSlot(context, slot, this.keyOf(slot));
+        else await this.#createFree(context, slot, (key, options) => writeSlot(context, slot, key, options));
+      } else if (slot.source !== undefined && copyIn) {
+        const source = slot.source;
+        await this.#createFree(context, slot, (key, options) => copySlot(context.storage, slot.entry, source, key, options));
+        slot.source = undefined;
+      }
+    }
+  }
+
+  async #createFree(context: ArtifactContext, slot: ArtifactSlot, write: (key: string, options: WriteOptions) => Promise<void>): Promise<void> {
+    const { storage } = context;
+    const requested = slot.entry.fname;
+    const conditional = storage.capabilities.conditionalWrites;
+    for (let n = 0; n < MAX_FNAME_TRIES; n++) {
+      const fname = n === 0 ? requested : numberedFname(requested, n);
+      const key = joinKey(this.folder(), fname);
+      if (!conditional && (await storage.stat(key)) !== undefined) continue;
+      try {
+        await write(key, conditional ? { ifNoneMatch: "*" } : {});
+      } catch (error) {
+        if (isLabbookError(error, "CONFLICT")) continue;
+        throw error;
+      }
+      slot.entry.fname = fname;
+      // The file is ours now: a retried save (index commit failed) rewrites it instead of making another.
+      slot.replaces = true;
+      return;
+    }
+    throw new LabbookError("SAVE_FAILED", `No free file name for artifact "${slot.entry.name}" near "${requested}" in ${storage.describe(this.folder())}.`, {
+      path: storage.describe(this.folder()),
+    });
+  }
+
+  /**
+   * Take over where the artifacts of `originals` (entries of other experiments, in this collection's
+   * order) are: unsaved values are carried over, saved files are read from where they are until saved here.
+   */
+  adopt(originals: readonly ArtifactEntry[], origins: ReadonlyMap<ArtifactEntry, ArtifactOrigin>, storage: Storage): void {
+    this.slots.forEach((slot, i) => {
+      const original = originals[i];
+      const origin = original === undefined ? undefined : origins.get(original);
+      if (!origin) return;
+      const here = origin.storage === storage && origin.key === joinKey(this.folder(), slot.entry.fname);
+      if (origin.slot.dirty) {
+        slot.value = origin.slot.value;
+        slot.dirty = true;
+        slot.writerOptions = { ...origin.slot.writerOptions };
+        if (here && origin.slot.replaces) slot.replaces = true;
+        return;
+      }
+      const source = origin.slot.source ?? { storage: origin.storage, key: origin.key };
+      if (source.storage !== storage || source.key !== joinKey(this.folder(), slot.entry.fname)) slot.source = source;
+    });
+  }
+
+  /** Where each of this collection's artifacts is now, keyed by entry (see adopt). */
+  origins(storage: Storage, into: Map<ArtifactEntry, ArtifactOrigin>): void {
+    for (const slot of this.slots) {
+      // An unsafe fname gets no origin, so loading it fails with UNSAFE_PATH instead of reading anything.
+      if (isSafeRelativePath(slot.entry.fname)) into.set(slot.entry, { storage, key: joinKey(this.folder(), slot.entry.fname), slot });
     }
   }
 
