@@ -6,8 +6,8 @@
 //   node bench/run.mjs --quick --n 50  smoke run: one small N, no scaling, 8 MiB workload 7
 //   node bench/run.mjs --n 5000        another main N
 //
-// Env: LABBOOK_BENCH_LAZYSCRIBE_MAX_N (default 10000) caps lazyscribe's scaling runs: at N = 50000 it
-// needs about 15 minutes per the 2000-run timings, so it is skipped unless you raise the cap.
+// Env: LABBOOK_BENCH_LAZYSCRIBE_MAX_N (default 2000) caps lazyscribe's scaling runs (10000 adds ~5 min, 50000
+// ~20 min on a 2-core machine), so the default run stays under 10 minutes.
 // LABBOOK_BENCH_DIR picks the scratch folder (default: a new folder in the OS temp dir, removed after).
 // LABBOOK_BENCH_SKIP_SETUP=1 skips the venv setup and build (the smoke test does both itself).
 import { execFileSync, spawnSync } from "node:child_process";
@@ -30,7 +30,7 @@ const { values: args } = parseArgs({
 const quick = args.quick;
 const N = Number(args.n ?? (quick ? 50 : 2000));
 const SCALING = quick ? [] : [500, 2000, 10000, 50000];
-const LAZY_MAX_N = Number(process.env.LABBOOK_BENCH_LAZYSCRIBE_MAX_N ?? 10000);
+const LAZY_MAX_N = Number(process.env.LABBOOK_BENCH_LAZYSCRIBE_MAX_N ?? 2000);
 const outFile = path.resolve(args.out ?? path.join(here, "results", "latest.json"));
 const python = path.join(process.env.LABBOOK_VENV ?? path.join(repoRoot, ".venv"), "bin", "python");
 const withLazyscribe = !args["no-lazyscribe"];
@@ -41,12 +41,12 @@ function log(message) {
 
 function setup() {
   if (process.env.LABBOOK_BENCH_SKIP_SETUP === "1") return;
-  if (withLazyscribe) execFileSync("bash", [path.join(repoRoot, "tooling/ci/setup.sh")], { stdio: ["ignore", "inherit", "inherit"] });
+  if (withLazyscribe) execFileSync("bash", [path.join(repoRoot, "tooling/ci/setup.sh")], { stdio: ["ignore", 2, 2] });
   const filters = ["@labbook/core", "@labbook/storage-local"];
   if (existsSync(path.join(repoRoot, "packages/repository/src/index.ts"))) filters.push("@labbook/repository");
   execFileSync("pnpm", ["exec", "turbo", "run", "build", "--output-logs=errors-only", ...filters.flatMap((f) => ["--filter", f])], {
     cwd: repoRoot,
-    stdio: ["ignore", "inherit", "inherit"],
+    stdio: ["ignore", 2, 2],
   });
 }
 
