@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
+import { cliContext } from "./cli/output.js";
 
 const EXIT_OK = 0;
 const EXIT_ERROR = 1;
@@ -22,6 +23,7 @@ const program = new Command("labbook")
   .description("Look at, compare and move labbook (lazyscribe-compatible) experiments and artifacts.\nLocations: a path, a file:// URL or an s3:// URL.")
   .version(version(), "-V, --version")
   .option("--debug", "print stack traces and error causes")
+  .option("--registry <file>", "a labbook.registry.json: its project and repository names work as locations (default: $LABBOOK_REGISTRY)")
   .exitOverride()
   .showHelpAfterError("(run with --help for usage)")
   .addHelpText(
@@ -29,6 +31,10 @@ const program = new Command("labbook")
     `
 Exit codes: 0 ok, 1 error, 2 bad usage. Every listing takes --json (shapes in docs/cli.md).`,
   );
+
+program.hook("preAction", () => {
+  cliContext.registryFile = (program.opts().registry as string | undefined) ?? process.env.LABBOOK_REGISTRY;
+});
 
 const json = () => new Option("--json", "print JSON for scripts (shapes in docs/cli.md)");
 
@@ -106,6 +112,16 @@ program
   .action(async (location: string, options) => {
     const { gc } = await import("./cli/gc.js");
     await gc(location, options);
+  });
+
+program
+  .command("deps")
+  .description("the dependency tree of a project's experiments, across projects (resolved with --registry)")
+  .argument("<project>", "project location or registered name")
+  .addOption(json())
+  .action(async (location: string, options) => {
+    const { deps } = await import("./cli/deps.js");
+    await deps(location, options);
   });
 
 const repo = program.command("repo").description("versioned artifact repositories (repository.json) and their releases");

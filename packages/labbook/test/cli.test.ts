@@ -341,6 +341,7 @@ describe("labbook artifact get", () => {
     expect(r.stderr).toBe("");
     expect(r.bytes.equals(payload)).toBe(true);
     const test = labbook(["artifact", "get", runs, "baseline", "confusion", "--test", "holdout"]);
+    expect(test.stderr).toBe("");
     expect(test.code).toBe(0);
     expect(JSON.parse(test.stdout)).toEqual([
       [1, 2],
@@ -600,5 +601,57 @@ describe.skipIf(!script && process.env.CI !== "true")("on a terminal", () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/weights \[.*\] 100% 3145745\/3145745 bytes/);
     expect(readFileSync(out).equals(payload)).toBe(true);
+  });
+});
+
+describe("labbook deps and --registry", () => {
+  it("deps prints each experiment's upstream tree; --json is the dependency graph", () => {
+    const r = labbook(["deps", lazyscribeFixture]);
+    expect(r.code).toBe(0);
+    const upstream = path.join(lazyscribeFixture, "upstream.json");
+    expect(r.stdout).toBe(
+      [
+        "modele-cafe-20240203040506",
+        `└─ feature-build-20240101000000  (${upstream})`,
+        "baseline-20240304050607",
+        `└─ feature-build-20240101000000  (${upstream})`,
+        "",
+      ].join("\n"),
+    );
+    const graph = JSON.parse(labbook(["deps", lazyscribeFixture, "--json"]).stdout);
+    expect(Object.keys(graph).sort()).toEqual(["cycles", "edges", "missing", "nodes", "projects"]);
+    expect(graph.projects).toEqual([path.join(lazyscribeFixture, "project.json"), upstream]);
+    expect(graph.edges).toHaveLength(2);
+    expect(graph.missing).toEqual([]);
+  });
+
+  it("deps reports dependencies that do not resolve", () => {
+    const copy = path.join(tmp, "no-upstream");
+    cpSync(lazyscribeFixture, copy, { recursive: true });
+    rmSync(path.join(copy, "upstream.json"));
+    const r = labbook(["deps", copy]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/└─ MISSING upstream\.json\|feature-build-20240101000000: .*upstream\.json/);
+    expect(r.stdout).toContain("2 dependency(ies) did not resolve.");
+    expect(JSON.parse(labbook(["deps", copy, "--json"]).stdout).missing).toHaveLength(2);
+  });
+
+  it("--registry (or LABBOOK_REGISTRY) makes registered names work as locations", () => {
+    const dir = path.join(tmp, "registry");
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, "labbook.registry.json");
+    writeFileSync(file, JSON.stringify({ version: 1, projects: { runs: path.relative(dir, runs) }, repositories: { models: path.join(tmp, "models") } }));
+    const ls = labbook(["--registry", file, "ls", "runs", "--json"]);
+    expect(ls.code).toBe(0);
+    expect(JSON.parse(ls.stdout)).toHaveLength(4);
+    const repo = labbook(["repo", "ls", "models", "--json"], { env: { LABBOOK_REGISTRY: file } });
+    expect(repo.code).toBe(0);
+    expect(JSON.parse(repo.stdout)[0].name).toBe("config");
+    const unknown = labbook(["show", "nothing", "baseline", "--registry", file]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("No project at");
+    const badFile = labbook(["--registry", path.join(dir, "missing.json"), "ls", "runs"]);
+    expect(badFile.code).toBe(1);
+    expect(badFile.stderr).toContain("missing.json");
   });
 });

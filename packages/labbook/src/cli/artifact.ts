@@ -4,7 +4,7 @@ import path from "node:path";
 import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { joinKey, LabbookError, readSlotStream, slugify } from "@labbook/core";
-import { openProject } from "../open.js";
+import { readProject } from "./locations.js";
 
 /** Artifacts at least this big get a progress bar (on a terminal only). */
 const PROGRESS_THRESHOLD = 1024 * 1024;
@@ -17,7 +17,7 @@ async function* counting(source: AsyncIterable<Uint8Array>, onChunk: (bytes: num
 }
 
 export async function artifactGet(location: string, slug: string, name: string, options: { out?: string; test?: string }): Promise<void> {
-  const project = await openProject(location, { mode: "r" });
+  const project = await readProject(location);
   const experiment = project.get(slug);
   let stream: AsyncIterable<Uint8Array>;
   let size: number | undefined;

@@ -1,6 +1,6 @@
 import type { Experiment } from "@labbook/core";
-import { openProject } from "../open.js";
 import { formatCell, renderGrid } from "../table.js";
+import { readProject } from "./locations.js";
 import { print, printJson, stdoutStyle, UsageError } from "./output.js";
 
 /** Canonical text of a value for "are these the same?" (key order does not matter). */
@@ -34,7 +34,7 @@ export function comparison(experiments: Experiment[]) {
 
 export async function compare(location: string, slugs: string[], options: { json?: boolean; differences?: boolean }): Promise<void> {
   if (slugs.length < 2) throw new UsageError("compare needs at least two experiments, for example: labbook compare ./runs baseline deeper-trees");
-  const project = await openProject(location, { mode: "r" });
+  const project = await readProject(location);
   const experiments = slugs.map((s) => project.get(s));
   const result = comparison(experiments);
   if (options.differences) result.rows = result.rows.filter((r) => r.differs);

@@ -1,6 +1,6 @@
 import { findUnreferencedFiles } from "../gc.js";
-import { openProject } from "../open.js";
 import { renderGrid } from "../table.js";
+import { readProject } from "./locations.js";
 import { formatBytes, print, printJson, stdoutStyle, UsageError } from "./output.js";
 
 export async function gc(location: string, options: { delete?: boolean; minAge?: string; json?: boolean }): Promise<void> {
@@ -8,7 +8,7 @@ export async function gc(location: string, options: { delete?: boolean; minAge?:
   if (!Number.isFinite(minAge) || minAge < 0 || !/^\d+$/.test(options.minAge ?? "0")) {
     throw new UsageError(`--min-age takes a whole number of seconds, not ${JSON.stringify(options.minAge)}.`);
   }
-  const project = await openProject(location, { mode: "r" });
+  const project = await readProject(location);
   // A file younger than min-age may belong to a save in progress (artifacts are written before the index).
   const cutoff = Date.now() - minAge * 1000;
   const all = await findUnreferencedFiles(project);

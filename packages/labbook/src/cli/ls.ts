@@ -1,8 +1,8 @@
 import type { Experiment } from "@labbook/core";
 import { isLabbookError } from "@labbook/core";
 import { compileFilter, fieldValue, parseField } from "../filter-expression.js";
-import { openProject } from "../open.js";
 import { renderTable } from "../table.js";
+import { readProject } from "./locations.js";
 import { positiveInt, print, printJson, stdoutStyle, UsageError } from "./output.js";
 
 export interface LsOptions {
@@ -95,7 +95,7 @@ export async function ls(location: string, options: LsOptions): Promise<void> {
   if (columns) for (const c of columns) asUsage("--columns", () => parseField(c));
   const limit = options.limit === undefined ? undefined : positiveInt(options.limit, "--limit");
   const sort = options.sort === undefined ? undefined : parseSort(options.sort);
-  const project = await openProject(location, { mode: "r" });
+  const project = await readProject(location);
   let experiments = predicate ? project.filter(predicate) : [...project.experiments];
   if (sort) experiments = sortExperiments(experiments, sort);
   if (limit !== undefined) experiments = experiments.slice(0, limit);

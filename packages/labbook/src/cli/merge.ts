@@ -1,5 +1,6 @@
 import { type ArtifactEntry, type ExperimentRecord, isLabbookError, joinKey, LabbookError, type Project, readSlotStream, slugify } from "@labbook/core";
 import { openProject } from "../open.js";
+import { readProject } from "./locations.js";
 import { print, printJson } from "./output.js";
 
 /** Relative key (inside the project folder) of every file a record names, with its entry and test. */
@@ -31,7 +32,7 @@ function sourcesOf(projects: Project[], slug: string, entry: ArtifactEntry, test
  */
 export async function merge(sources: string[], into: string, options: { json?: boolean }): Promise<void> {
   const projects: Project[] = [];
-  for (const s of sources) projects.push(await openProject(s, { mode: "r" }));
+  for (const s of sources) projects.push(await readProject(s));
   const target = await openProject(into, { mode: "w" });
   const targetPath = target.path;
   if (!projects.some((p) => p.path === targetPath)) {

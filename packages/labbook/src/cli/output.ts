@@ -44,3 +44,6 @@ export function formatBytes(size: number | null | undefined): string {
   }
   return `${value.toFixed(1)} ${units[unit]}`;
 }
+
+/** Settings from global options, set before a command runs. */
+export const cliContext: { registryFile?: string | undefined } = {};

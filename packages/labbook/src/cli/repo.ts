@@ -1,9 +1,8 @@
 import { type ArtifactEntry, formatDate, isLabbookError, joinKey, LabbookError, parseDate } from "@labbook/core";
 import type { Release, Repository, VersionRef } from "@labbook/repository";
-import { openProject } from "../open.js";
-import { openRepository } from "../repository.js";
 import { renderGrid } from "../table.js";
 import { deliver } from "./artifact.js";
+import { readProject, repositoryAt } from "./locations.js";
 import { formatBytes, print, printJson, stdoutStyle, UsageError } from "./output.js";
 
 /** A version argument: a whole number is a version number, anything else a date (YYYY-MM-DDTHH:MM:SS). */
@@ -33,7 +32,7 @@ async function versionInfo(repo: Repository, entry: Readonly<ArtifactEntry>, now
 
 /** `repo ls`: every name with its version count and latest unexpired version. */
 export async function repoLs(location: string, options: { json?: boolean }): Promise<void> {
-  const repo = await openRepository(location, { mode: "r" });
+  const repo = await repositoryAt(location, "r");
   const now = new Date();
   const names = [];
   for (const name of repo.names()) {
@@ -68,7 +67,7 @@ export async function repoLs(location: string, options: { json?: boolean }): Pro
 
 /** `repo history`: all versions of one name with dates and expiry. */
 export async function repoHistory(location: string, name: string, options: { json?: boolean }): Promise<void> {
-  const repo = await openRepository(location, { mode: "r" });
+  const repo = await repositoryAt(location, "r");
   const versions = repo.versions(name);
   if (versions.length === 0) {
     throw new LabbookError("NOT_FOUND", `No artifact named "${name}" in ${repo.path}. It has: ${repo.names().join(", ") || "none"}.`, { path: repo.path });
@@ -102,7 +101,7 @@ export async function repoGet(location: string, name: string, options: { at?: st
     version: options.at === undefined ? undefined : versionArg(options.at),
     match: options.asof ? ("asof" as const) : ("exact" as const),
   };
-  const repo = await openRepository(location, { mode: "r" });
+  const repo = await repositoryAt(location, "r");
   const entry = repo.getArtifactMetadata(name, query);
   const stream = await repo.openArtifactStream(name, query);
   await deliver(stream, { size: (await sizeOf(repo, entry)) ?? undefined, label: `${name} v${entry.version}`, out: options.out });
@@ -110,9 +109,9 @@ export async function repoGet(location: string, name: string, options: { at?: st
 
 /** `repo promote`: an experiment's artifact becomes the next version of the same name. */
 export async function repoPromote(location: string, project: string, slug: string, name: string, options: { json?: boolean }): Promise<void> {
-  const source = await openProject(project, { mode: "r" });
+  const source = await readProject(project);
   const experiment = source.get(slug);
-  const repo = await openRepository(location, { mode: "w+" });
+  const repo = await repositoryAt(location, "w+");
   const entry = await repo.promote(experiment, name);
   if (options.json) printJson(await versionInfo(repo, entry, new Date()));
   else print(`Promoted "${name}" of ${experiment.slug} to ${repo.path} as version ${entry.version}.`);
@@ -120,7 +119,7 @@ export async function repoPromote(location: string, project: string, slug: strin
 
 /** `repo release`: with a tag, pin the latest version of every name; without, list the releases. */
 export async function repoRelease(location: string, tag: string | undefined, options: { json?: boolean }): Promise<void> {
-  const repo = await openRepository(location, { mode: tag === undefined ? "r" : "w+" });
+  const repo = await repositoryAt(location, tag === undefined ? "r" : "w+");
   const shape = (r: Release) => ({
     tag: r.tag,
     created_at: formatDate(r.createdAt),
@@ -152,7 +151,7 @@ export async function repoRelease(location: string, tag: string | undefined, opt
 
 /** `repo diff`: a unified diff of two text versions (or of one version and the latest). */
 export async function repoDiff(location: string, name: string, a: string, b: string | undefined, options: { asof?: boolean }): Promise<void> {
-  const repo = await openRepository(location, { mode: "r" });
+  const repo = await repositoryAt(location, "r");
   const patch = await repo.versionDiff(name, versionArg(a), b === undefined ? undefined : versionArg(b), { match: options.asof ? "asof" : "exact" });
   print(patch);
 }

@@ -1,6 +1,6 @@
 import { type ArtifactEntry, type Experiment, joinKey, type Project, slugify } from "@labbook/core";
-import { openProject } from "../open.js";
 import { formatCell, renderGrid } from "../table.js";
+import { readProject } from "./locations.js";
 import { formatBytes, print, printJson, stdoutStyle } from "./output.js";
 
 async function artifactInfo(project: Project, folder: string, entry: ArtifactEntry) {
@@ -73,7 +73,7 @@ function artifactTable(artifacts: ArtifactInfo[], indent: string): string {
 }
 
 export async function show(location: string, slug: string, options: { json?: boolean }): Promise<void> {
-  const project = await openProject(location, { mode: "r" });
+  const project = await readProject(location);
   const details = await experimentDetails(project, project.get(slug));
   if (options.json) {
     printJson(details);
