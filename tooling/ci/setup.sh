@@ -13,3 +13,6 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; 
   echo "$want" > "$STAMP"
 fi
 "$VENV/bin/python" -c "import lazyscribe, slugify; print('python venv ready:', lazyscribe.__version__ if hasattr(lazyscribe, '__version__') else 'lazyscribe')"
+# moto's S3 server for the storage tests: tooling/testing/src/moto.ts starts it per test file on 127.0.0.1 with a free port.
+test -x "$VENV/bin/moto_server" || { echo "moto_server missing from $VENV: check moto[server] in $REQ" >&2; exit 1; }
+"$VENV/bin/python" -c "import moto; print('moto ready:', moto.__version__)"
