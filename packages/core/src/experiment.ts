@@ -267,9 +267,10 @@ export class Experiment {
     return test;
   }
 
-  /** @internal Artifacts (of the experiment and its tests) waiting to be written. */
-  hasDirtyArtifacts(): boolean {
-    return this.artifactSet.pendingSlots().length > 0 || this.#tests.some((t) => t.artifactSet.pendingSlots().length > 0);
+  /** @internal Artifacts (of the experiment and its tests) waiting to be written; `withCopies`: merged-in files to copy count too. */
+  hasDirtyArtifacts(withCopies = true): boolean {
+    const pending = (set: ArtifactCollection) => (withCopies ? set.pendingSlots() : set.dirtySlots()).length > 0;
+    return pending(this.artifactSet) || this.#tests.some((t) => pending(t.artifactSet));
   }
 
   /** @internal `copyIn`: also copy merged-in files into this experiment's folder (only its own project does). */

@@ -400,7 +400,8 @@ export class Project implements Iterable<Experiment> {
    */
   async save(): Promise<void> {
     this.#assertWritable("save");
-    const changed = this.#experiments.filter((e) => e.dirty || e.hasDirtyArtifacts());
+    // Merged-in files are copied only by the experiment's own project (one appended from elsewhere keeps its location).
+    const changed = this.#experiments.filter((e) => e.dirty || e.hasDirtyArtifacts(e.owner === this));
     if (changed.length === 0 && this.#version !== undefined) return;
     // Check every changed experiment serialises before anything is written.
     for (const e of changed) {
@@ -425,7 +426,6 @@ export class Project implements Iterable<Experiment> {
     }
     if (this.mode === "w+") for (const e of changed) if (e.dirty) e.record.last_updated_by = this.author;
     // Artifact files go out several at a time, so local fsyncs and S3 round trips overlap instead of queueing.
-    // Merged-in files are copied only by the experiment's own project (one appended from elsewhere keeps its location).
     await forEachLimit(changed, ARTIFACT_WRITE_CONCURRENCY, (e) => e.saveArtifacts(e.owner === this));
     await this.#commitIndex();
     for (const e of changed) e.markClean();

@@ -152,6 +152,21 @@ describe("Project.merge gives the merged project its own editable copies", () =>
     expect(await keys(storage)).toEqual([]);
   });
 
+  it("a merged copy appended to another project keeps its location: that save copies nothing into the merged project's folder", async () => {
+    const storage = new RecordingStorage();
+    await saved(storage.inner, "a/project.json", "run");
+    await saved(storage.inner, "b/project.json", "other");
+    const merged = (await Project.open("a/project.json", { storage, mode: "r" })).merge(await Project.open("b/project.json", { storage, mode: "r" }));
+    const target = await Project.open("c/project.json", { storage, mode: "w" });
+    for (const e of merged.experiments) target.append(e);
+    storage.reset();
+    await target.save();
+    expect(storage.writes).toEqual(["c/project.json"]);
+    storage.reset();
+    await target.save();
+    expect(storage.writes).toEqual([]);
+  });
+
   it("stays independent of argument order after edits to the originals", async () => {
     const storage = new MemoryStorage();
     await saved(storage, "a/project.json", "shared");
