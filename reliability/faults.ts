@@ -277,3 +277,142 @@ export async function faultsS3(options: {
   }
   return figures;
 }
+
+export interface RepositoryFaultFigures {
+  saves: number;
+  attempts: number;
+  faultsInjected: number;
+  failedSaves: number;
+  failedClean: number;
+  untyped: number;
+  invalid: number;
+  lost: number;
+  duplicated: number;
+  failures: string[];
+  ms: number;
+}
+
+/**
+ * `saves` versions of two names are logged into one repository on S3 through the faulty client, a
+ * save after each, retried until it succeeds. After every save() the stored repository must parse,
+ * hold versions 0..n-1 per name, every value at most once (exactly once when confirmed), and every
+ * file its index names with the recorded sha256.
+ */
+export async function faultsRepositoryS3(options: {
+  saves: number;
+  storage: Extract<StorageSpec, { kind: "s3" }>;
+  faultRate?: number;
+  sdkAttempts?: number;
+  maxAttempts?: number;
+}): Promise<RepositoryFaultFigures> {
+  const { Repository } = await import("../packages/repository/src/index.js");
+  const { parsePyJson, repositoryFileSchema, validateFile } = await import("../packages/core/src/index.js");
+  const started = Date.now();
+  const spec = options.storage;
+  const injector = new FaultInjector(options.faultRate ?? 0.2);
+  const client = new sdk.S3Client({
+    endpoint: spec.endpoint,
+    region: spec.region ?? "us-east-1",
+    forcePathStyle: true,
+    credentials: spec.credentials ?? { accessKeyId: "testing", secretAccessKey: "testing" },
+    maxAttempts: options.sdkAttempts ?? 2,
+  });
+  injector.install(client);
+  const storage = new S3Storage({ bucket: spec.bucket, prefix: spec.prefix, client, conditionalWrites: true });
+  const clean = await openStorage(spec);
+  const f: RepositoryFaultFigures = {
+    saves: 0,
+    attempts: 0,
+    faultsInjected: 0,
+    failedSaves: 0,
+    failedClean: 0,
+    untyped: 0,
+    invalid: 0,
+    lost: 0,
+    duplicated: 0,
+    failures: [],
+    ms: 0,
+  };
+  const fail = (m: string) => {
+    if (f.failures.length < 20) f.failures.push(m);
+  };
+  const confirmed = new Set<string>();
+  const verify = async (current: string, mustHave: boolean): Promise<string | undefined> => {
+    let entries: Array<{ name: string; version: number; fname: string; sha256?: string | undefined }>;
+    try {
+      const text = new TextDecoder().decode(await clean.read("repository.json"));
+      entries = validateFile(repositoryFileSchema, parsePyJson(text, "repository.json"), "repository.json");
+    } catch (error) {
+      if (isLabbookError(error, "NOT_FOUND") && confirmed.size === 0 && !mustHave) return undefined;
+      return `repository.json unreadable: ${(error as Error).message}`;
+    }
+    const uids = new Map<string, number>();
+    const versions = new Map<string, number[]>();
+    for (const e of entries) {
+      versions.set(e.name, [...(versions.get(e.name) ?? []), e.version]);
+      try {
+        const bytes = await clean.read(joinKey(e.name, e.fname));
+        if (e.sha256 === undefined || sha256(bytes) !== e.sha256) return `${e.name} v${e.version} does not match its sha256`;
+        const uid = String((JSON.parse(new TextDecoder().decode(bytes)) as { uid: unknown }).uid);
+        uids.set(uid, (uids.get(uid) ?? 0) + 1);
+      } catch (error) {
+        return `${e.name} v${e.version} (${e.fname}) unreadable: ${(error as Error).message}`;
+      }
+    }
+    for (const [name, list] of versions) {
+      const sorted = [...list].sort((a, b) => a - b);
+      if (sorted.some((v, i) => v !== i)) return `${name} has versions ${sorted.join(",")}`;
+    }
+    for (const uid of confirmed) if (uids.get(uid) !== 1) return `${uid} stored ${uids.get(uid) ?? 0} times`;
+    const n = uids.get(current) ?? 0;
+    if (n > 1 || (mustHave && n !== 1)) return `${current} stored ${n} times`;
+    return undefined;
+  };
+  try {
+    const repo = await Repository.open("repository.json", { storage });
+    for (let s = 0; s < options.saves; s++) {
+      const uid = `r-${s}`;
+      repo.logArtifact(s % 2 === 0 ? "model" : "thresholds", { uid, values: Array.from({ length: 16 }, (_, k) => k * s) }, { handler: "json" });
+      f.saves++;
+      let done = false;
+      for (let attempt = 0; attempt < (options.maxAttempts ?? 25) && !done; attempt++) {
+        f.attempts++;
+        injector.armed = true;
+        let thrown: unknown;
+        try {
+          await repo.save();
+          done = true;
+        } catch (error) {
+          thrown = error;
+        } finally {
+          injector.armed = false;
+        }
+        const problem = await verify(uid, done);
+        if (problem) {
+          f.invalid++;
+          fail(`${done ? "resolved" : `threw ${(thrown as { code?: string })?.code}`} on ${uid}: ${problem}`);
+        }
+        if (done) continue;
+        f.failedSaves++;
+        if (!(thrown instanceof LabbookError)) {
+          f.untyped++;
+          fail(`untyped ${String(thrown)}`);
+        } else if (!problem) f.failedClean++;
+      }
+      if (done) confirmed.add(uid);
+      else fail(`${uid} still failing after ${options.maxAttempts ?? 25} attempts`);
+    }
+    const end = await verify("", false);
+    if (end) {
+      f.invalid++;
+      fail(`end state: ${end}`);
+    }
+    f.lost = end?.includes("stored 0 times") ? 1 : 0;
+    f.duplicated = end && /stored [2-9]/.test(end) ? 1 : 0;
+  } finally {
+    f.faultsInjected = injector.total;
+    f.ms = Date.now() - started;
+    client.destroy();
+  }
+  return f;
+}

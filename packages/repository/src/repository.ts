@@ -88,6 +88,11 @@ function conflictOf(error: unknown): boolean {
   return isLabbookError(error, "CONFLICT") || (isLabbookError(error, "SAVE_FAILED") && isLabbookError(error.cause, "CONFLICT"));
 }
 
+/** The same stored file: what a writer can recognise as its own entry after a lost answer. */
+function sameFile(a: ArtifactEntry, b: ArtifactEntry): boolean {
+  return a.name === b.name && a.fname === b.fname && a.sha256 === b.sha256 && a.size === b.size && a.created_at === b.created_at && a.handler === b.handler;
+}
+
 function slotFromEntry(entry: ArtifactEntry, where: string, index: number): Slot {
   let time: number;
   let expiry: number | undefined;
@@ -131,6 +136,8 @@ export class Repository {
   #version: string | undefined;
   /** Expiry changes to stored versions, by `name\0version`, re-applied if another writer commits first. */
   #expiryEdits = new Map<string, string>();
+  /** An index write was sent during the current save (so a failure may still have committed it). */
+  #indexSent = false;
 
   private constructor(location: string, options: RepositoryOptions) {
     const mode = options.mode ?? "w+";
@@ -430,15 +437,21 @@ export class Repository {
     const pending = this.#slots.filter((s) => s.pending);
     if (pending.length === 0 && this.#expiryEdits.size === 0 && this.#version !== undefined) return;
     const written: string[] = [];
+    this.#indexSent = false;
     try {
-      for (const slot of pending) await this.#writeArtifact(slot, written);
+      // A slot with a sha256 kept its file from an earlier save whose index write may have landed.
+      for (const slot of pending) if (slot.entry.sha256 === undefined) await this.#writeArtifact(slot, written);
       await this.#commitIndex();
     } catch (error) {
-      await Promise.all(written.map((key) => this.storage.delete(key).catch(() => undefined)));
-      for (const slot of pending) {
-        slot.entry.fname = slot.requested;
-        delete slot.entry.size;
-        delete slot.entry.sha256;
+      // Only undo when the stored index does not name our files: an index write whose answer was
+      // lost may have landed, and deleting its files would leave the index pointing at nothing.
+      if (!(await this.#mayHaveLanded(pending))) {
+        await Promise.all(written.map((key) => this.storage.delete(key).catch(() => undefined)));
+        for (const slot of pending) {
+          slot.entry.fname = slot.requested;
+          delete slot.entry.size;
+          delete slot.entry.sha256;
+        }
       }
       throw error;
     }
@@ -449,6 +462,17 @@ export class Repository {
       slot.source = undefined;
     }
     this.#expiryEdits.clear();
+  }
+
+  /** After a failed save: could the stored index name our pending files? (Unknown counts as yes.) */
+  async #mayHaveLanded(pending: Slot[]): Promise<boolean> {
+    if (!this.#indexSent) return false;
+    try {
+      const stored = await this.#readStored();
+      return stored?.slots.some((u) => pending.some((s) => s.entry.sha256 !== undefined && sameFile(u.entry, s.entry))) ?? false;
+    } catch {
+      return true;
+    }
   }
 
   async #writeArtifact(slot: Slot, written: string[]): Promise<void> {
@@ -533,6 +557,7 @@ export class Repository {
       const text = this.serialize();
       try {
         const options: WriteOptions = !conditional ? {} : this.#version === undefined ? { ifNoneMatch: "*" } : { ifMatch: this.#version };
+        this.#indexSent = true;
         const result = await this.storage.write(this.location, text, options);
         this.#version = result.version;
         return;
@@ -582,7 +607,22 @@ export class Repository {
       s.entry.expiry = expiry;
       s.expiry = parseDate(expiry).getTime();
     }
-    const mine = this.#slots.filter((s) => s.pending);
+    // An earlier attempt of this save may have committed although its answer was lost (a reset or
+    // 500 after the server wrote, then retried into a 412): our entries, same file and bytes, are
+    // already stored under versions we did not know. Adopt those instead of appending them twice.
+    const known = new Set(this.#slots.filter((s) => !s.pending).map((s) => `${s.entry.name}\0${s.entry.version}`));
+    const unclaimed = stored.slots.filter((s) => !known.has(`${s.entry.name}\0${s.entry.version}`));
+    const mine: Slot[] = [];
+    for (const s of this.#slots.filter((slot) => slot.pending)) {
+      const at = s.entry.sha256 === undefined ? -1 : unclaimed.findIndex((u) => sameFile(u.entry, s.entry));
+      if (at < 0) {
+        mine.push(s);
+        continue;
+      }
+      const [committed] = unclaimed.splice(at, 1) as [Slot];
+      s.entry.version = committed.entry.version;
+      stored.slots[stored.slots.indexOf(committed)] = s;
+    }
     for (const s of mine) {
       const next = (max.get(s.entry.name) ?? -1) + 1;
       s.entry.version = next;

@@ -6,6 +6,7 @@
 import { rm } from "node:fs/promises";
 import { findMoto, type MotoServer, startMoto } from "@labbook-internal/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { faultsRepositoryS3 } from "../../../reliability/faults.js";
 import { concurrencyRepository, type RepositoryConcurrencyFigures, tempDir } from "../../../reliability/scenarios.js";
 
 function expectWhole(f: RepositoryConcurrencyFigures, written: number): void {
@@ -47,5 +48,23 @@ describe.skipIf(!haveMoto)("repository reliability on S3 (short settings)", () =
     const storage = { kind: "s3" as const, endpoint: moto.endpoint, bucket: "reliability", prefix: "repo", region: moto.region, credentials: moto.credentials };
     const f = await concurrencyRepository({ writers: 8, perWriter: 8, names: 3, storage });
     expectWhole(f, 64);
+  });
+
+  it("repository saves under injected S3 faults (resets, 500s, 503 SlowDown, lost answers) commit whole or throw typed errors, and a retry finishes", async () => {
+    if (!moto) throw new Error("moto is not running");
+    const storage = {
+      kind: "s3" as const,
+      endpoint: moto.endpoint,
+      bucket: "reliability",
+      prefix: "repo-faults",
+      region: moto.region,
+      credentials: moto.credentials,
+    };
+    const f = await faultsRepositoryS3({ saves: 16, storage, faultRate: 0.3 });
+    expect(f.failures).toEqual([]);
+    expect(f.faultsInjected).toBeGreaterThan(0);
+    expect(f.invalid).toBe(0);
+    expect(f.untyped).toBe(0);
+    expect(f.saves).toBe(16);
   });
 });
