@@ -1,19 +1,33 @@
 /**
  * `pnpm reliability`: the reliability suite at full settings. Prints one line of figures and writes
  * them to reliability/results.json. Settings can be scaled down with LABBOOK_RELIABILITY_WRITERS,
- * _PER_WRITER and _CRASH_TRIALS for a quick look.
+ * _PER_WRITER and _CRASH_TRIALS for a quick look; the S3 and repository scenarios have their own
+ * (_S3_PER_WRITER, _REPO_PER_WRITER, _S3_REPO_PER_WRITER, _FAULT_SAVES, _FAULT_RATE).
+ *
+ * S3 runs on moto (a Python server, single process): 8 × 250 experiments there would take well over
+ * 15 minutes because every save re-reads and rewrites the growing project file through it, so the
+ * S3 project scenario runs 8 × 100 by default. The totals written/found/lost/duplicated add up every
+ * concurrency scenario (projects and repositories, local and S3); `details` has each one.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { reliabilityDir, repoRoot } from "./common.js";
-import { concurrencyLocal, crashLocal } from "./scenarios.js";
+import { startMoto } from "../tooling/testing/src/index.js";
+import { reliabilityDir, repoRoot, type StorageSpec } from "./common.js";
+import { faultsRepositoryS3, faultsS3 } from "./faults.js";
+import { concurrency, concurrencyLocal, concurrencyRepository, crashLocal, tempDir } from "./scenarios.js";
 
 const setting = (name: string, fallback: number): number => Number(process.env[`LABBOOK_RELIABILITY_${name}`] ?? fallback);
 const writers = setting("WRITERS", 8);
 const perWriter = setting("PER_WRITER", 250);
 const trials = setting("CRASH_TRIALS", 200);
+const s3PerWriter = setting("S3_PER_WRITER", 100);
+const repoPerWriter = setting("REPO_PER_WRITER", 100);
+const s3RepoPerWriter = setting("S3_REPO_PER_WRITER", 60);
+const faultSaves = setting("FAULT_SAVES", 40);
+const faultRate = setting("FAULT_RATE", 0.2);
 
 /** Run the bad-input and property test files through vitest and count the cases that passed. */
 function badInputCases(): { passed: number; failed: number; properties: number } {
@@ -37,33 +51,91 @@ function badInputCases(): { passed: number; failed: number; properties: number }
   };
 }
 
-const concurrency = await concurrencyLocal({ writers, perWriter });
+const local = await concurrencyLocal({ writers, perWriter });
 const crash = await crashLocal({ trials });
+const repoRoot_ = await tempDir("repo-concurrency");
+const repoLocal = await concurrencyRepository({ writers, perWriter: repoPerWriter, names: 3, storage: { kind: "local", root: repoRoot_ } });
+await rm(repoRoot_, { recursive: true, force: true });
+
+const moto = await startMoto({ buckets: ["reliability"] });
+if (!moto) throw new Error("moto_server is missing: run bash tooling/ci/setup.sh first.");
+const s3 = (prefix: string): Extract<StorageSpec, { kind: "s3" }> => ({
+  kind: "s3",
+  endpoint: moto.endpoint,
+  bucket: "reliability",
+  prefix,
+  region: moto.region,
+  credentials: moto.credentials,
+});
+let onS3: Awaited<ReturnType<typeof concurrency>>;
+let repoS3: Awaited<ReturnType<typeof concurrencyRepository>>;
+let faults: Awaited<ReturnType<typeof faultsS3>>;
+let repoFaults: Awaited<ReturnType<typeof faultsRepositoryS3>>;
+try {
+  onS3 = await concurrency({ writers, perWriter: s3PerWriter, storage: s3("concurrency") });
+  repoS3 = await concurrencyRepository({ writers, perWriter: s3RepoPerWriter, names: 3, storage: s3("repo-concurrency") });
+  faults = await faultsS3({ saves: faultSaves, storage: s3("faults"), faultRate });
+  repoFaults = await faultsRepositoryS3({ saves: faultSaves, storage: s3("repo-faults"), faultRate });
+} finally {
+  await moto.stop();
+}
 const bad = badInputCases();
 
+function pick(f: Awaited<ReturnType<typeof concurrencyRepository>>) {
+  const { writers: _w, names: _n, ...rest } = f;
+  return rest;
+}
+
+const scenarios = [local, onS3, repoLocal, repoS3];
+const sum = (key: "written" | "found" | "lost" | "duplicated") => scenarios.reduce((n, f) => n + f[key], 0);
 const results = {
-  writers: concurrency.writers,
-  written: concurrency.written,
-  found: concurrency.found,
-  lost: concurrency.lost + crash.lost,
-  duplicated: concurrency.duplicated + crash.duplicated,
+  writers,
+  written: sum("written"),
+  found: sum("found"),
+  lost: sum("lost") + crash.lost + faults.lost + repoFaults.lost,
+  duplicated: sum("duplicated") + crash.duplicated + faults.duplicated + repoFaults.duplicated,
   crashTrials: crash.crashTrials,
-  corrupt: crash.corrupt + concurrency.tornReads,
-  // S3 fault injection is not part of this run yet (see the notes in the commit history).
-  faultsInjected: 0,
-  failedClean: 0,
+  corrupt:
+    crash.corrupt +
+    scenarios.reduce((n, f) => n + f.tornReads + f.brokenArtifacts, 0) +
+    repoLocal.missingVersions +
+    repoLocal.duplicateVersions +
+    repoS3.missingVersions +
+    repoS3.duplicateVersions +
+    faults.invalidAfterFailure +
+    faults.invalidAfterSuccess +
+    repoFaults.invalid,
+  faultsInjected: faults.faultsInjected + repoFaults.faultsInjected,
+  failedClean: faults.failedClean + repoFaults.failedClean,
   badInputs: bad.passed,
   details: {
-    storage: "local",
-    concurrency: {
+    projectLocal: {
       perWriter,
-      tornReads: concurrency.tornReads,
-      reads: concurrency.reads,
-      brokenArtifacts: concurrency.brokenArtifacts,
-      conflictsRetried: concurrency.conflicts,
-      ms: concurrency.ms,
+      written: local.written,
+      found: local.found,
+      tornReads: local.tornReads,
+      reads: local.reads,
+      brokenArtifacts: local.brokenArtifacts,
+      conflictsRetried: local.conflicts,
+      ms: local.ms,
     },
+    projectS3: {
+      perWriter: s3PerWriter,
+      written: onS3.written,
+      found: onS3.found,
+      lost: onS3.lost,
+      duplicated: onS3.duplicated,
+      tornReads: onS3.tornReads,
+      reads: onS3.reads,
+      brokenArtifacts: onS3.brokenArtifacts,
+      conflictsRetried: onS3.conflicts,
+      ms: onS3.ms,
+    },
+    repositoryLocal: { names: 3, perWriter: repoPerWriter, ...pick(repoLocal) },
+    repositoryS3: { names: 3, perWriter: s3RepoPerWriter, ...pick(repoS3) },
     crash: { killedDuringSave: crash.killedDuringSave, brokenArtifacts: crash.brokenArtifacts, failures: crash.failures.slice(0, 10), ms: crash.ms },
+    faultsProjectS3: { faultRate, ...faults },
+    faultsRepositoryS3: { faultRate, ...repoFaults },
     badInputOrPropertyCasesFailed: bad.failed,
     propertiesPassed: bad.properties,
     propertyRuns: 500,
@@ -75,5 +147,12 @@ writeFileSync(path.join(reliabilityDir, "results.json"), `${JSON.stringify(resul
 console.log(
   `writers=${results.writers} written=${results.written} found=${results.found} lost=${results.lost} duplicated=${results.duplicated} crashTrials=${results.crashTrials} corrupt=${results.corrupt} faultsInjected=${results.faultsInjected} failedClean=${results.failedClean} badInputs=${results.badInputs}`,
 );
-const ok = results.lost === 0 && results.duplicated === 0 && results.corrupt === 0 && results.found === results.written && bad.failed === 0;
+const ok =
+  results.lost === 0 &&
+  results.duplicated === 0 &&
+  results.corrupt === 0 &&
+  results.found === results.written &&
+  bad.failed === 0 &&
+  faults.untyped + repoFaults.untyped + faults.gaveUp === 0 &&
+  faults.failures.length + repoFaults.failures.length === 0;
 process.exit(ok ? 0 : 1);
