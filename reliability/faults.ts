@@ -16,7 +16,11 @@ import { checkStored, openStorage, repoRoot, type StorageSpec } from "./common.j
 const MiB = 1024 * 1024;
 
 // The SDK is a dependency of @labbook/storage-s3, not of this folder; resolve it from there.
-const sdk = createRequire(path.join(repoRoot, "packages/storage-s3/package.json"))("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
+// Types come through S3Storage, whose own folder resolves the SDK's declarations.
+type S3Client = S3Storage["client"];
+const sdk = createRequire(path.join(repoRoot, "packages/storage-s3/package.json"))("@aws-sdk/client-s3") as {
+  S3Client: new (config: Record<string, unknown>) => S3Client;
+};
 
 export type FaultKind = "reset" | "internalError" | "slowDown" | "lostResponse";
 const KINDS: FaultKind[] = ["reset", "internalError", "slowDown", "lostResponse"];
@@ -51,7 +55,7 @@ export class FaultInjector {
   }
 
   /** Add the injecting middleware to `client`'s stack. */
-  install(client: import("@aws-sdk/client-s3").S3Client): void {
+  install(client: S3Client): void {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         if (!this.armed || Math.random() >= this.rate) return next(args);
