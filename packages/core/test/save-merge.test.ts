@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MemoryStorage, parsePyJson, Project } from "../src/index.js";
+import { MemoryStorage, Project, parsePyJson } from "../src/index.js";
 
 const fixed = (s: string) => () => new Date(`${s}Z`);
 
@@ -55,7 +55,11 @@ describe("save is read-merge-write", () => {
     await other.save();
     editor.get("shared").logMetric("m", 5);
     await editor.save();
-    const [record] = (await stored(storage)) as unknown as Array<{ metrics: Record<string, number>; artifacts: Array<{ name: string }>; last_updated_by: string }>;
+    const [record] = (await stored(storage)) as unknown as Array<{
+      metrics: Record<string, number>;
+      artifacts: Array<{ name: string }>;
+      last_updated_by: string;
+    }>;
     expect(record?.metrics.m).toBe(5);
     expect(record?.last_updated_by).toBe("editor");
     expect(record?.artifacts.map((x) => x.name).sort()).toEqual(["one", "two"]);
