@@ -448,7 +448,8 @@ export class Project implements Iterable<Experiment> {
         });
       }
       try {
-        const options = !conditional || this.mode === "w" ? {} : this.#version === undefined ? { ifNoneMatch: "*" as const } : { ifMatch: this.#version };
+        const condition = !conditional || this.mode === "w" ? {} : this.#version === undefined ? { ifNoneMatch: "*" as const } : { ifMatch: this.#version };
+        const options = { ...condition, durable: true };
         const result = await this.storage.write(this.location, text, options);
         this.#version = result.version;
         return;

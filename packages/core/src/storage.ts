@@ -32,6 +32,12 @@ export interface WriteOptions {
   readonly ifMatch?: string;
   readonly contentType?: string;
   readonly onProgress?: (progress: Progress) => void;
+  /**
+   * Make the object survive a power cut before resolving (local: fsync of the file and its folder).
+   * Index commits ask for it; artifact files do not, since their sha256 in the index detects a torn
+   * file after a power cut. Adapters whose writes are always durable (S3) ignore it.
+   */
+  readonly durable?: boolean;
   /** Total size, when a stream's length is known (for progress and multipart planning). */
   readonly size?: number;
 }

@@ -6,6 +6,7 @@ import {
   defaultHandlers,
   dirnameKey,
   type Experiment,
+  forEachLimit,
   formatDate,
   type HandlerRegistry,
   isLabbookError,
@@ -79,6 +80,8 @@ interface Slot extends Versioned {
 const decoder = new TextDecoder();
 const strictText = new TextDecoder("utf-8", { fatal: true });
 const MAX_FNAME_TRIES = 1000;
+/** Artifact names written at once by save(). */
+const ARTIFACT_WRITE_CONCURRENCY = 16;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -440,7 +443,13 @@ export class Repository {
     this.#indexSent = false;
     try {
       // A slot with a sha256 kept its file from an earlier save whose index write may have landed.
-      for (const slot of pending) if (slot.entry.sha256 === undefined) await this.#writeArtifact(slot, written);
+      // Names are written in parallel; versions of one name in order, since each picks its file name
+      // and content twin from the ones before it.
+      const byName = new Map<string, Slot[]>();
+      for (const slot of pending) if (slot.entry.sha256 === undefined) byName.set(slot.entry.name, [...(byName.get(slot.entry.name) ?? []), slot]);
+      await forEachLimit([...byName.values()], ARTIFACT_WRITE_CONCURRENCY, async (slots) => {
+        for (const slot of slots) await this.#writeArtifact(slot, written);
+      });
       await this.#commitIndex();
     } catch (error) {
       // Only undo when the stored index does not name our files: an index write whose answer was
@@ -556,7 +565,8 @@ export class Repository {
       if (conditional) await this.#catchUp();
       const text = this.serialize();
       try {
-        const options: WriteOptions = !conditional ? {} : this.#version === undefined ? { ifNoneMatch: "*" } : { ifMatch: this.#version };
+        const condition: WriteOptions = !conditional ? {} : this.#version === undefined ? { ifNoneMatch: "*" } : { ifMatch: this.#version };
+        const options: WriteOptions = { ...condition, durable: true };
         this.#indexSent = true;
         const result = await this.storage.write(this.location, text, options);
         this.#version = result.version;
@@ -730,7 +740,8 @@ export class Repository {
           path: this.storage.describe(this.releasesKey),
         });
       }
-      const options: WriteOptions = !conditional ? {} : current.version === undefined ? { ifNoneMatch: "*" } : { ifMatch: current.version };
+      const condition: WriteOptions = !conditional ? {} : current.version === undefined ? { ifNoneMatch: "*" } : { ifMatch: current.version };
+      const options: WriteOptions = { ...condition, durable: true };
       try {
         await this.storage.write(this.releasesKey, serializeReleases([...current.releases, release]), options);
         return release;

@@ -20,8 +20,12 @@ import lockfile from "proper-lockfile";
 export interface LocalStorageOptions {
   /** A lock older than this (ms) is taken to belong to a crashed process and is broken. Default 10 000. */
   staleLockMs?: number;
-  /** Make renames durable with an fsync of the folder (default true). */
-  fsyncDirectories?: boolean;
+  /**
+   * When to fsync a written file and its folder before returning: "durable" (default) for writes
+   * the caller marks durable (index commits), "all" for every write, "none" never. Renames are
+   * atomic whatever this says; fsync is about surviving a power cut, not a killed process.
+   */
+  fsync?: "durable" | "all" | "none";
 }
 
 const TEMP_SUFFIX = ".lbtmp";
@@ -51,12 +55,12 @@ export class LocalStorage implements Storage {
   readonly capabilities: StorageCapabilities = { conditionalWrites: true, locking: true, atomicWrites: true };
   readonly root: string;
   readonly #staleLockMs: number;
-  readonly #fsyncDirectories: boolean;
+  readonly #fsync: "durable" | "all" | "none";
 
   constructor(root: string, options: LocalStorageOptions = {}) {
     this.root = path.resolve(root);
     this.#staleLockMs = options.staleLockMs ?? 10_000;
-    this.#fsyncDirectories = options.fsyncDirectories ?? true;
+    this.#fsync = options.fsync ?? "durable";
   }
 
   /** Absolute path of a key, refusing anything that would leave the root. */
@@ -134,7 +138,11 @@ export class LocalStorage implements Storage {
     })();
   }
 
-  async #writeTemp(file: string, data: ByteSource, options: WriteOptions): Promise<{ temp: string; size: number }> {
+  #syncs(options: WriteOptions): boolean {
+    return this.#fsync === "all" || (this.#fsync === "durable" && options.durable === true);
+  }
+
+  async #writeTemp(file: string, data: ByteSource, options: WriteOptions, sync: boolean): Promise<{ temp: string; size: number }> {
     await fse.mkdirp(path.dirname(file));
     const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`);
     let size = 0;
@@ -144,7 +152,7 @@ export class LocalStorage implements Storage {
         const handle = await open(temp, "wx");
         try {
           await handle.writeFile(bytes);
-          await handle.sync();
+          if (sync) await handle.sync();
         } finally {
           await handle.close();
         }
@@ -164,11 +172,13 @@ export class LocalStorage implements Storage {
           })(),
           out,
         );
-        const handle = await open(temp, "r+");
-        try {
-          await handle.sync();
-        } finally {
-          await handle.close();
+        if (sync) {
+          const handle = await open(temp, "r+");
+          try {
+            await handle.sync();
+          } finally {
+            await handle.close();
+          }
         }
       }
       return { temp, size };
@@ -179,7 +189,6 @@ export class LocalStorage implements Storage {
   }
 
   async #syncDir(dir: string): Promise<void> {
-    if (!this.#fsyncDirectories) return;
     try {
       const handle = await open(dir, "r");
       try {
@@ -196,7 +205,8 @@ export class LocalStorage implements Storage {
     const file = this.pathOf(key);
     let temp: string | undefined;
     try {
-      const written = await this.#writeTemp(file, data, options);
+      const sync = this.#syncs(options);
+      const written = await this.#writeTemp(file, data, options, sync);
       temp = written.temp;
       const tempPath = temp;
       // The version of what we wrote, taken from the temp file: rename and link keep inode, size and
@@ -224,7 +234,7 @@ export class LocalStorage implements Storage {
         await fse.rename(tempPath, file);
       }
       temp = undefined;
-      await this.#syncDir(path.dirname(file));
+      if (sync) await this.#syncDir(path.dirname(file));
       return { version: versionOf(tempStat), size: written.size };
     } catch (error) {
       if (temp) await fse.remove(temp).catch(() => {});
