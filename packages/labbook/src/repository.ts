@@ -1,10 +1,12 @@
 import type { Storage } from "@labbook/core";
 import { Repository, type RepositoryOptions } from "@labbook/repository";
-import { resolveLocation } from "./open.js";
+import { resolveLocation, type S3LocationOptions } from "./open.js";
 
 export type OpenRepositoryOptions = Omit<RepositoryOptions, "storage"> & {
   /** Use this storage instead of picking one from the location; the location is then a key in it. */
   storage?: Storage;
+  /** For s3:// locations: region, endpoint, credentials, client... (the standard AWS chain by default). */
+  s3?: S3LocationOptions;
 };
 
 /**
@@ -16,8 +18,8 @@ export type OpenRepositoryOptions = Omit<RepositoryOptions, "storage"> & {
  * const model = await repo.loadArtifact("model", { version: "2024-06-04T00:00:00", match: "asof" });
  */
 export async function openRepository(location: string, options: OpenRepositoryOptions = {}): Promise<Repository> {
-  const { storage, ...rest } = options;
+  const { storage, s3, ...rest } = options;
   if (storage) return Repository.open(location, { ...rest, storage });
-  const resolved = await resolveLocation(location, "repository.json");
+  const resolved = await resolveLocation(location, "repository.json", { ...(s3 ? { s3 } : {}), mode: rest.mode ?? "w+" });
   return Repository.open(resolved.key, { ...rest, storage: resolved.storage });
 }
