@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 /**
  * The labbook demo: log a few experiments, save them to a local project, reopen it read-only and
- * print a table. Run with `pnpm demo` from the repository root; files go to ./labbook-demo
- * (or the folder given as the first argument).
+ * print a table, then promote the best run's artifact into a versioned repository and pin a release.
+ * Run with `pnpm demo` from the repository root; files go to ./labbook-demo (or the folder given as
+ * the first argument). Run it again and the repository gains a version.
  */
 import path from "node:path";
+import { formatCompact } from "@labbook/core";
 import { openProject } from "./open.js";
+import { openRepository } from "./repository.js";
 import { renderTable } from "./table.js";
 
 const dir = path.resolve(process.argv[2] ?? "labbook-demo");
@@ -49,4 +52,10 @@ if (best) {
   const features = await best.loadArtifact<{ columns: string[] }>("features");
   console.log(`\nBest run: ${best.slug} (auc ${best.metrics.auc}); its artifacts are in ${best.location}`);
   console.log(`features.json lists ${features.columns.length} columns; test "${best.tests[0]?.name}" has auc ${best.tests[0]?.metrics.auc}`);
+
+  // Promote the winner's artifact into a versioned repository (saved at once) and pin a release.
+  const repository = await openRepository(path.join(dir, "repository", "repository.json"));
+  const promoted = await repository.promote(best, "features");
+  const release = await repository.createRelease(`demo-${formatCompact(new Date())}`);
+  console.log(`Promoted "features" to ${repository.path} as version ${promoted.version}; release ${release.tag} pins ${release.artifacts.length} artifact(s)`);
 }
