@@ -17,6 +17,7 @@ export { type ArtifactHandler, type ArtifactSource, HandlerRegistry } from "./ar
 export { jsonHandler } from "./artifacts/json.js";
 export { textHandler } from "./artifacts/text.js";
 export { yamlHandler } from "./artifacts/yaml.js";
+export { type CommitIndexOptions, commitIndex } from "./commit.js";
 export { formatCompact, formatDate, parseDate, toDate, utcNow } from "./dates.js";
 export {
   type DependencyReference,

@@ -2,6 +2,7 @@ import { userInfo } from "node:os";
 import { defaultHandlers } from "./artifacts/builtins.js";
 import type { ArtifactOrigin } from "./artifacts/collection.js";
 import type { HandlerRegistry } from "./artifacts/handler.js";
+import { commitIndex } from "./commit.js";
 import { utcNow } from "./dates.js";
 import { type DependencyReference, type DependencyResolver, parseDependency, resolveRelativeKey } from "./dependency.js";
 import { isLabbookError, LabbookError } from "./errors.js";
@@ -77,10 +78,6 @@ function wanted(reference: DependencyReference, experiment: Experiment | undefin
 
 /** 256 MiB: well under V8's longest string (about 512 Mi characters), with room to parse. */
 export const DEFAULT_MAX_INDEX_BYTES = 256 * 1024 * 1024;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 /**
  * A project: a list of experiments in one lazyscribe-compatible `project.json`, with artifact files
@@ -432,45 +429,21 @@ export class Project implements Iterable<Experiment> {
   }
 
   async #commitIndex(): Promise<void> {
-    const conditional = this.storage.capabilities.conditionalWrites;
-    for (let attempt = 0; ; attempt++) {
-      if (conditional && this.mode !== "w") await this.#catchUp();
-      let text: string;
-      try {
+    this.#version = await commitIndex({
+      storage: this.storage,
+      key: this.location,
+      conditional: this.storage.capabilities.conditionalWrites && this.mode !== "w",
+      maxRetries: this.#maxRetries,
+      catchUp: () => this.#catchUp(),
+      version: () => this.#version,
+      serialize: () => {
         // The file is ASCII (non-ASCII is escaped), so length is its size in bytes.
-        text = this.serialize();
+        const text = this.serialize();
         if (text.length > this.#maxIndexBytes)
           throw new Error(`it would be ${text.length} bytes, over the ${this.#maxIndexBytes}-byte limit (option maxIndexBytes)`);
-      } catch (cause) {
-        throw new LabbookError("SAVE_FAILED", `Cannot write ${this.path}: ${(cause as Error).message}. The stored index was not changed.`, {
-          path: this.path,
-          cause,
-        });
-      }
-      try {
-        const condition = !conditional || this.mode === "w" ? {} : this.#version === undefined ? { ifNoneMatch: "*" as const } : { ifMatch: this.#version };
-        const options = { ...condition, durable: true };
-        const result = await this.storage.write(this.location, text, options);
-        this.#version = result.version;
-        return;
-      } catch (error) {
-        if (!isLabbookError(error, "CONFLICT")) {
-          if (isLabbookError(error, "UNSAFE_PATH", "UNSUPPORTED")) throw error;
-          throw new LabbookError("SAVE_FAILED", `Cannot write ${this.path}: ${(error as Error).message}`, { path: this.path, cause: error });
-        }
-        if (attempt >= this.#maxRetries) {
-          throw new LabbookError(
-            "CONFLICT",
-            `Gave up saving ${this.path} after ${attempt + 1} attempts: other writers kept changing it. Nothing of this save was committed; call save() again.`,
-            {
-              path: this.path,
-              cause: error,
-            },
-          );
-        }
-        await sleep(Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random()));
-      }
-    }
+        return text;
+      },
+    });
   }
 
   /** Merge in whatever other writers committed since we last read the index. */

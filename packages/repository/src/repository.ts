@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import {
   type ArtifactEntry,
   type ArtifactSlot,
+  commitIndex,
   createSlot,
   defaultHandlers,
   dirnameKey,
@@ -82,10 +83,6 @@ const strictText = new TextDecoder("utf-8", { fatal: true });
 const MAX_FNAME_TRIES = 1000;
 /** Artifact names written at once by save(). */
 const ARTIFACT_WRITE_CONCURRENCY = 16;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 function conflictOf(error: unknown): boolean {
   return isLabbookError(error, "CONFLICT") || (isLabbookError(error, "SAVE_FAILED") && isLabbookError(error.cause, "CONFLICT"));
@@ -560,32 +557,18 @@ export class Repository {
   }
 
   async #commitIndex(): Promise<void> {
-    const conditional = this.storage.capabilities.conditionalWrites && this.mode !== "w";
-    for (let attempt = 0; ; attempt++) {
-      if (conditional) await this.#catchUp();
-      const text = this.serialize();
-      try {
-        const condition: WriteOptions = !conditional ? {} : this.#version === undefined ? { ifNoneMatch: "*" } : { ifMatch: this.#version };
-        const options: WriteOptions = { ...condition, durable: true };
+    this.#version = await commitIndex({
+      storage: this.storage,
+      key: this.location,
+      conditional: this.storage.capabilities.conditionalWrites && this.mode !== "w",
+      maxRetries: this.#maxRetries,
+      catchUp: () => this.#catchUp(),
+      version: () => this.#version,
+      serialize: () => this.serialize(),
+      beforeWrite: () => {
         this.#indexSent = true;
-        const result = await this.storage.write(this.location, text, options);
-        this.#version = result.version;
-        return;
-      } catch (error) {
-        if (!isLabbookError(error, "CONFLICT")) {
-          if (isLabbookError(error, "UNSAFE_PATH")) throw error;
-          throw new LabbookError("SAVE_FAILED", `Cannot write ${this.path}: ${(error as Error).message}`, { path: this.path, cause: error });
-        }
-        if (attempt >= this.#maxRetries) {
-          throw new LabbookError(
-            "CONFLICT",
-            `Gave up saving ${this.path} after ${attempt + 1} attempts: other writers kept changing it. Nothing of this save was committed; call save() again.`,
-            { path: this.path, cause: error },
-          );
-        }
-        await sleep(Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random()));
-      }
-    }
+      },
+    });
   }
 
   /**
@@ -733,23 +716,26 @@ export class Repository {
     const record: ReleaseRecord = { tag, artifacts, created_at: formatDate(this.#clock()) };
     const release = releaseFromRecord(record, this.storage.describe(this.releasesKey));
     const conditional = this.storage.capabilities.conditionalWrites;
-    for (let attempt = 0; ; attempt++) {
-      const current = await this.#readReleases();
+    let current: { releases: Release[]; version: string | undefined } = { releases: [], version: undefined };
+    const refresh = async () => {
+      current = await this.#readReleases();
       if (current.releases.some((r) => r.tag === tag)) {
         throw new LabbookError("INVALID_ARGUMENT", `Release "${tag}" already exists in ${this.storage.describe(this.releasesKey)}; pick another tag.`, {
           path: this.storage.describe(this.releasesKey),
         });
       }
-      const condition: WriteOptions = !conditional ? {} : current.version === undefined ? { ifNoneMatch: "*" } : { ifMatch: current.version };
-      const options: WriteOptions = { ...condition, durable: true };
-      try {
-        await this.storage.write(this.releasesKey, serializeReleases([...current.releases, release]), options);
-        return release;
-      } catch (error) {
-        if (!isLabbookError(error, "CONFLICT") || attempt >= this.#maxRetries) throw error;
-        await sleep(Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random()));
-      }
-    }
+    };
+    if (!conditional) await refresh();
+    await commitIndex({
+      storage: this.storage,
+      key: this.releasesKey,
+      conditional,
+      maxRetries: this.#maxRetries,
+      catchUp: refresh,
+      version: () => current.version,
+      serialize: () => serializeReleases([...current.releases, release]),
+    });
+    return release;
   }
 
   /**
