@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { type BigIntStats, createReadStream, createWriteStream } from "node:fs";
-import { open, readdir } from "node:fs/promises";
+import { open, readdir, unlink } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import {
@@ -142,8 +142,17 @@ export class LocalStorage implements Storage {
     return this.#fsync === "all" || (this.#fsync === "durable" && options.durable === true);
   }
 
+  /** Folders this instance made or saw, so a save of many files does not stat each parent again. */
+  readonly #folders = new Set<string>();
+
+  async #ensureFolder(dir: string): Promise<void> {
+    if (this.#folders.has(dir)) return;
+    await fse.mkdirp(dir);
+    this.#folders.add(dir);
+  }
+
   async #writeTemp(file: string, data: ByteSource, options: WriteOptions, sync: boolean): Promise<{ temp: string; size: number }> {
-    await fse.mkdirp(path.dirname(file));
+    await this.#ensureFolder(path.dirname(file));
     const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`);
     let size = 0;
     try {
@@ -183,7 +192,9 @@ export class LocalStorage implements Storage {
       }
       return { temp, size };
     } catch (error) {
-      await fse.remove(temp).catch(() => {});
+      await unlink(temp).catch(() => {});
+      // The folder may have been removed behind our back; forget it so the next write makes it again.
+      this.#folders.delete(path.dirname(file));
       throw error;
     }
   }
@@ -220,7 +231,7 @@ export class LocalStorage implements Storage {
             throw new LabbookError("CONFLICT", `${this.describe(key)} already exists.`, { path: this.describe(key), cause: error });
           throw error;
         }
-        await fse.remove(tempPath);
+        await unlink(tempPath);
       } else if (options.ifMatch !== undefined) {
         const expected = options.ifMatch;
         await this.withLock(key, async () => {
@@ -237,7 +248,7 @@ export class LocalStorage implements Storage {
       if (sync) await this.#syncDir(path.dirname(file));
       return { version: versionOf(tempStat), size: written.size };
     } catch (error) {
-      if (temp) await fse.remove(temp).catch(() => {});
+      if (temp) await unlink(temp).catch(() => {});
       this.#fail(error, key, "write");
     }
   }
