@@ -127,12 +127,6 @@ export class Experiment {
     this.#tests = record.tests.map((t) => tests.get(t) ?? new Test(t, this.#testHost()));
   }
 
-  /** @internal Rebind to another project (merge, copy). */
-  rebind(context: ExperimentContext, frozen: boolean): void {
-    this.#context = context;
-    this.#frozen = frozen;
-  }
-
   get name(): string {
     return this.record.name;
   }
