@@ -68,6 +68,24 @@ function defaultAuthor(): string {
   }
 }
 
+/**
+ * Each experiment's text as last read or written, reused by serialize() while the experiment is
+ * unchanged: a save of a large project then costs what its changes cost, and an experiment nobody
+ * touched is written back exactly as it was read.
+ */
+const storedText = new WeakMap<ExperimentRecord, string>();
+
+/** In lazyscribe's layout each experiment sits between "\n    {" and "\n    }" (nested lines are deeper). */
+function rememberTexts(text: string, records: readonly ExperimentRecord[]): void {
+  if (records.length === 0 || !text.startsWith("[\n    {") || !text.endsWith("\n    }\n]")) return;
+  const parts = text.slice(6, -2).split("\n    },\n    {");
+  if (parts.length !== records.length) return;
+  const last = parts.length - 1;
+  parts.forEach((part, i) => {
+    storedText.set(records[i] as ExperimentRecord, `${i > 0 ? "{" : ""}${part}${i < last ? "\n    }" : ""}`);
+  });
+}
+
 function sameRecord(a: ExperimentRecord, b: ExperimentRecord): boolean {
   return stringifyPyJson(a, { sortKeys: true }) === stringifyPyJson(b, { sortKeys: true });
 }
@@ -175,8 +193,10 @@ export class Project implements Iterable<Experiment> {
       throw error;
     }
     this.#assertIndexSize(stored.data.byteLength);
-    const data = parsePyJson(decoder.decode(stored.data), this.path);
-    return { records: validateFile(projectFileSchema, data, this.path), version: stored.version };
+    const text = decoder.decode(stored.data);
+    const records = validateFile(projectFileSchema, parsePyJson(text, this.path), this.path);
+    rememberTexts(text, records);
+    return { records, version: stored.version };
   }
 
   async #load(): Promise<void> {
@@ -383,10 +403,15 @@ export class Project implements Iterable<Experiment> {
 
   /** The project file exactly as save() would write it now (sorted keys, 4-space indent, ASCII). */
   serialize(): string {
-    return stringifyPyJson(
-      this.#experiments.map((e) => e.record),
-      { indent: 4, sortKeys: true },
-    );
+    if (this.#experiments.length === 0) return "[]";
+    const parts = this.#experiments.map((e) => {
+      const kept = e.dirty || e.hasDirtyArtifacts() ? undefined : storedText.get(e.record);
+      if (kept !== undefined) return kept;
+      const text = stringifyPyJson(e.record, { indent: 4, sortKeys: true, level: 1 });
+      storedText.set(e.record, text);
+      return text;
+    });
+    return `[\n    ${parts.join(",\n    ")}\n]`;
   }
 
   /**

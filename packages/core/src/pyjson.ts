@@ -291,6 +291,9 @@ export function pyFloatRepr(n: number): string {
   if (n === Number.POSITIVE_INFINITY) return "Infinity";
   if (n === Number.NEGATIVE_INFINITY) return "-Infinity";
   if (n === 0) return Object.is(n, -0) ? "-0.0" : "0.0";
+  const abs = n < 0 ? -n : n;
+  // Between 1e-4 and 1e16 both languages print the shortest round-trip digits in fixed notation.
+  if (abs >= 1e-4 && abs < 1e16) return Number.isInteger(n) ? `${n}.0` : String(n);
   const exp = n.toExponential(); // shortest digits, e.g. "1.5e+16"
   const e = exp.indexOf("e");
   const power = Number(exp.slice(e + 1));
@@ -317,6 +320,16 @@ function escapeNonAscii(ch: string): string {
 }
 
 export function pyString(s: string): string {
+  // Most strings are printable ASCII without quotes or backslashes: nothing to escape.
+  let plain = true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return `"${s}"`;
   const json = JSON.stringify(s);
   NON_ASCII.lastIndex = 0;
   return NON_ASCII.test(json) ? json.replace(NON_ASCII, escapeNonAscii) : json;
@@ -336,10 +349,12 @@ function compareKeys(a: string, b: string): number {
 }
 
 function sortedKeys(o: object): string[] {
-  const keys = Object.keys(o);
-  let ascii = true;
-  for (const k of keys) if (/[^\u0000-\ud7ff]/.test(k)) ascii = false;
-  return ascii ? keys.sort() : keys.sort(compareKeys);
+  const keys = Object.keys(o).sort();
+  // UTF-16 order equals code point order unless a key holds a surrogate or a char above them.
+  for (const k of keys) {
+    for (let i = 0; i < k.length; i++) if (k.charCodeAt(i) >= 0xd800) return keys.sort(compareKeys);
+  }
+  return keys;
 }
 
 /** Own keys in the order they were read (see keyOrders), then any added since. */
@@ -357,6 +372,8 @@ export interface StringifyOptions {
   indent?: number;
   /** Sort keys at every level (lazyscribe's index files do). */
   sortKeys?: boolean;
+  /** Write as if nested this many levels deep (for one element of a larger indented document). */
+  level?: number;
 }
 
 /**
@@ -367,29 +384,24 @@ export function stringifyPyJson(value: unknown, options: StringifyOptions = {}):
   const indent = options.indent;
   const sortKeys = options.sortKeys ?? false;
   const seen = new Set<object>();
-  const out: string[] = [];
+  const step = indent === undefined ? "" : " ".repeat(indent);
+  let out = "";
 
-  const write = (v: unknown, pad: string, container: object | undefined, key: string | number | undefined): void => {
+  const write = (v: unknown, pad: string, memos: Map<string | number, Spelling> | undefined, key: string | number): void => {
     switch (typeof v) {
       case "string":
-        out.push(pyString(v));
+        out += pyString(v);
         return;
       case "number": {
-        if (container !== undefined && key !== undefined) {
-          const memo = spellings.get(container)?.get(key);
-          if (memo !== undefined && Object.is(memo.value, v)) {
-            out.push(memo.text);
-            return;
-          }
-        }
-        out.push(formatNumber(v));
+        const memo = memos?.get(key);
+        out += memo !== undefined && Object.is(memo.value, v) ? memo.text : formatNumber(v);
         return;
       }
       case "boolean":
-        out.push(v ? "true" : "false");
+        out += v ? "true" : "false";
         return;
       case "undefined":
-        out.push("null");
+        out += "null";
         return;
       case "object":
         break;
@@ -397,26 +409,27 @@ export function stringifyPyJson(value: unknown, options: StringifyOptions = {}):
         throw new TypeError(`Object of type ${typeof v} is not JSON serializable`);
     }
     if (v === null) {
-      out.push("null");
+      out += "null";
       return;
     }
     if (seen.has(v)) throw new TypeError("Circular reference detected");
-    const inner = indent === undefined ? "" : `${pad}${" ".repeat(indent)}`;
+    const inner = indent === undefined ? "" : pad + step;
     const open = indent === undefined ? "" : `\n${inner}`;
     const sep = indent === undefined ? ", " : `,\n${inner}`;
     const close = indent === undefined ? "" : `\n${pad}`;
+    const own = spellings.get(v);
     if (Array.isArray(v)) {
       if (v.length === 0) {
-        out.push("[]");
+        out += "[]";
         return;
       }
       seen.add(v);
-      out.push("[", open);
+      out += `[${open}`;
       for (let k = 0; k < v.length; k++) {
-        if (k > 0) out.push(sep);
-        write(v[k], inner, v, k);
+        if (k > 0) out += sep;
+        write(v[k], inner, own, k);
       }
-      out.push(close, "]");
+      out += `${close}]`;
       seen.delete(v);
       return;
     }
@@ -426,22 +439,22 @@ export function stringifyPyJson(value: unknown, options: StringifyOptions = {}):
     }
     const keys = sortKeys ? sortedKeys(v) : fileOrder(v);
     if (keys.length === 0) {
-      out.push("{}");
+      out += "{}";
       return;
     }
     seen.add(v);
-    out.push("{", open);
+    out += `{${open}`;
     let first = true;
     for (const k of keys) {
-      if (!first) out.push(sep);
+      if (!first) out += sep;
       first = false;
-      out.push(pyString(k), ": ");
-      write((v as Record<string, unknown>)[k], inner, v, k);
+      out += `${pyString(k)}: `;
+      write((v as Record<string, unknown>)[k], inner, own, k);
     }
-    out.push(close, "}");
+    out += `${close}}`;
     seen.delete(v);
   };
 
-  write(value, "", undefined, undefined);
-  return out.join("");
+  write(value, step.repeat(options.level ?? 0), undefined, "");
+  return out;
 }

@@ -65,3 +65,54 @@ describe("save is read-merge-write", () => {
     expect(record?.artifacts.map((x) => x.name).sort()).toEqual(["one", "two"]);
   });
 });
+
+describe("save reuses the text of experiments nobody changed", () => {
+  const record = (name: string, metric: string) =>
+    [
+      "    {",
+      '        "artifacts": [],',
+      '        "author": "py",',
+      '        "created_at": "2024-01-01T00:00:00",',
+      '        "dependencies": [],',
+      '        "last_updated": "2024-01-01T00:00:00",',
+      '        "last_updated_by": "py",',
+      '        "metrics": {',
+      `            "m": ${metric}`,
+      "        },",
+      `        "name": "${name}",`,
+      '        "parameters": {},',
+      `        "short_slug": "${name}",`,
+      `        "slug": "${name}-20240101000000",`,
+      '        "tags": [],',
+      '        "tests": []',
+      "    }",
+    ].join("\n");
+
+  it("writes an unchanged experiment back exactly as read, and a changed one afresh", async () => {
+    const storage = new MemoryStorage();
+    // "1.50" is not how Python spells 1.5: only a verbatim copy keeps it.
+    await storage.write("project.json", `[\n${record("a", "1.50")},\n${record("b", "2.50")}\n]`);
+    const project = await Project.open("project.json", { storage, mode: "w+", author: "ts", clock: fixed("2024-02-01T00:00:00") });
+    project.get("b").logMetric("m", 3);
+    await project.log("c", (e) => e.logMetric("m", 4));
+    await project.save();
+    const text = new TextDecoder().decode(await storage.read("project.json"));
+    expect(text).toContain('"m": 1.50');
+    expect(text).not.toContain('"m": 2.50');
+    expect(text).toContain('"m": 3');
+    expect((await stored(storage)).map((r) => r.metrics.m)).toEqual([1.5, 3, 4]);
+  });
+
+  it("never writes a stale copy after an experiment changes again", async () => {
+    const storage = new MemoryStorage();
+    await storage.write("project.json", `[\n${record("a", "1.0")}\n]`);
+    const project = await Project.open("project.json", { storage, mode: "w+", author: "ts" });
+    project.get("a").logMetric("m", 2);
+    await project.save();
+    project.get("a").logMetric("m", 5);
+    await project.save();
+    expect((await stored(storage)).map((r) => r.metrics.m)).toEqual([5]);
+    const reopened = await Project.open("project.json", { storage, mode: "r" });
+    expect(reopened.get("a").metrics.m).toBe(5);
+  });
+});
