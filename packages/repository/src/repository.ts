@@ -675,7 +675,9 @@ export class Repository {
     try {
       await this.save();
     } catch (error) {
-      this.#removeSlot(slot);
+      // save() rolls back (no sha256 left) unless its index write may have landed; then the version
+      // stays, pending, so a later save() finishes it and a retried promote cannot add a second one.
+      if (slot.entry.sha256 === undefined) this.#removeSlot(slot);
       throw error;
     }
     return slot.entry;
