@@ -89,9 +89,6 @@ export function parsePyJson(text: string, path?: string): JsonValue {
   return new Parser(text, path).parseDocument();
 }
 
-// Sticky, so one shared instance serves every call (lastIndex is set before each exec).
-const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
-
 class Parser {
   private i = 0;
   constructor(
@@ -153,14 +150,36 @@ class Parser {
   }
 
   private number(container: object | undefined, key: string | number | undefined): number {
-    const m = NUMBER;
-    m.lastIndex = this.i;
-    const found = m.exec(this.s);
-    if (!found) return this.fail("malformed number");
-    const text = found[0];
-    this.i += text.length;
+    // A hand scan of JSON's number grammar (no match array per number). Like Python's scanner it
+    // stops before a "." or "e" that no digit follows, and the caller reports what comes next.
+    const s = this.s;
+    const start = this.i;
+    let j = start;
+    if (s.charCodeAt(j) === 45) j++; // -
+    const first = s.charCodeAt(j);
+    if (first === 48)
+      j++; // a lone leading 0
+    else if (first >= 49 && first <= 57) while (isDigit(s.charCodeAt(++j)));
+    else return this.fail("malformed number");
+    let isFloat = false;
+    if (s.charCodeAt(j) === 46 && isDigit(s.charCodeAt(j + 1))) {
+      isFloat = true;
+      j++;
+      while (isDigit(s.charCodeAt(++j)));
+    }
+    const e = s.charCodeAt(j);
+    if (e === 101 || e === 69) {
+      const sign = s.charCodeAt(j + 1);
+      const digitAt = sign === 43 || sign === 45 ? j + 2 : j + 1;
+      if (isDigit(s.charCodeAt(digitAt))) {
+        isFloat = true;
+        j = digitAt;
+        while (isDigit(s.charCodeAt(++j)));
+      }
+    }
+    this.i = j;
+    const text = s.slice(start, j);
     const value = Number(text);
-    const isFloat = found[1] !== undefined || found[2] !== undefined;
     if (container !== undefined && key !== undefined) {
       if ((isFloat && Number.isInteger(value)) || (!isFloat && !Number.isSafeInteger(value))) {
         let map = spellings.get(container);
@@ -283,6 +302,10 @@ class Parser {
       }
     }
   }
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
 }
 
 /** Python's `repr(float)`: shortest round-trip digits, exponent form below 1e-4 and from 1e16. */
