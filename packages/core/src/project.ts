@@ -195,7 +195,8 @@ export class Project implements Iterable<Experiment> {
     this.#assertIndexSize(stored.data.byteLength);
     const text = decoder.decode(stored.data);
     const records = validateFile(projectFileSchema, parsePyJson(text, this.path), this.path);
-    rememberTexts(text, records);
+    // Only a project that can save needs the texts.
+    if (this.mode !== "r") rememberTexts(text, records);
     return { records, version: stored.version };
   }
 
