@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -6,7 +5,7 @@ import { Project } from "@labbook/core";
 import { Repository } from "@labbook/repository";
 import { LocalStorage } from "@labbook/storage-local";
 import { S3Storage } from "@labbook/storage-s3";
-import { findMoto, type MotoServer, startMoto } from "@labbook-internal/testing";
+import { findMoto, type MotoServer, motoStorageOptions, startMoto } from "@labbook-internal/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const BUCKET = "repository";
@@ -24,14 +23,7 @@ afterAll(async () => {
 
 async function s3(): Promise<S3Storage> {
   if (!moto) throw new Error("moto is not running");
-  const storage = new S3Storage({
-    bucket: BUCKET,
-    prefix: `t-${randomUUID()}`,
-    endpoint: moto.endpoint,
-    forcePathStyle: true,
-    region: moto.region,
-    credentials: moto.credentials,
-  });
+  const storage = new S3Storage(motoStorageOptions(moto, BUCKET));
   await storage.probe();
   return storage;
 }

@@ -1,6 +1,5 @@
-import { randomUUID } from "node:crypto";
 import { S3Storage } from "@labbook/storage-s3";
-import { describeStorageConformance, findMoto, type MotoServer, startMoto } from "@labbook-internal/testing";
+import { describeStorageConformance, findMoto, type MotoServer, motoStorageOptions, startMoto } from "@labbook-internal/testing";
 import { afterAll, beforeAll } from "vitest";
 
 const BUCKET = "conformance";
@@ -18,14 +17,7 @@ describeStorageConformance(
   async () => {
     if (!moto) throw new Error("moto is not running");
     // A fresh prefix per test is a fresh, empty storage; the probe runs once up front as openProject does.
-    const storage = new S3Storage({
-      bucket: BUCKET,
-      prefix: `t-${randomUUID()}`,
-      endpoint: moto.endpoint,
-      forcePathStyle: true,
-      region: moto.region,
-      credentials: moto.credentials,
-    });
+    const storage = new S3Storage(motoStorageOptions(moto, BUCKET));
     await storage.probe();
     return storage;
   },

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { freePort } from "./ports.js";
@@ -16,6 +17,18 @@ export interface MotoServer {
   createBucket(name: string): Promise<void>;
   /** Stop the server and wait for it to exit. */
   stop(): Promise<void>;
+}
+
+/** S3Storage options for a fresh, empty prefix of `bucket` on this server (explicit dummy credentials). */
+export function motoStorageOptions(moto: MotoServer, bucket: string) {
+  return {
+    bucket,
+    prefix: `t-${randomUUID()}`,
+    endpoint: moto.endpoint,
+    forcePathStyle: true,
+    region: moto.region,
+    credentials: moto.credentials,
+  };
 }
 
 /**
