@@ -25,8 +25,13 @@ export interface LabbookErrorOptions {
   cause?: unknown;
 }
 
+/** Marks labbook errors so that two installed copies of core still recognise each other's errors. */
+const BRAND: unique symbol = Symbol.for("@labbook/core/LabbookError") as never;
+
 /**
  * The one error class labbook throws. Branch on `code`, never on the message.
+ * `instanceof LabbookError` and `isLabbookError` check a brand, so they also hold for an error thrown
+ * by another copy of @labbook/core (a second copy installed by a version skew).
  *
  * @example
  * try { await project.save() } catch (e) { if (isLabbookError(e, "CONFLICT")) retry() }
@@ -35,6 +40,15 @@ export class LabbookError extends Error {
   override readonly name = "LabbookError";
   readonly code: LabbookErrorCode;
   readonly path: string | undefined;
+  /** @internal */
+  readonly [BRAND] = true;
+
+  /** Recognises branded errors from any copy of core; subclasses keep the ordinary prototype check. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof (a subclass or this one)
+    if (this !== LabbookError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === "object" && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+  }
 
   constructor(code: LabbookErrorCode, message: string, options: LabbookErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -45,5 +59,6 @@ export class LabbookError extends Error {
 
 /** True when `error` is a LabbookError (optionally with one of the given codes). */
 export function isLabbookError(error: unknown, ...codes: LabbookErrorCode[]): error is LabbookError {
-  return error instanceof LabbookError && (codes.length === 0 || codes.includes(error.code));
+  if (typeof error !== "object" || error === null || (error as { [BRAND]?: unknown })[BRAND] !== true) return false;
+  return codes.length === 0 || codes.includes((error as LabbookError).code);
 }
