@@ -1,0 +1,115 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { MemoryStorage, Project, parsePyJson } from "../src/index.js";
+
+const runs = Number(process.env.LABBOOK_PROPERTY_RUNS ?? 60);
+/** Every call gives the same second, as runs started together would see. */
+const sameSecond = () => new Date("2024-05-01T10:00:00Z");
+
+async function storedUids(storage: MemoryStorage): Promise<string[]> {
+  const records = parsePyJson(new TextDecoder().decode(await storage.read("project.json"))) as Array<{ parameters: { uid?: string } }>;
+  return records.map((r) => String(r.parameters.uid));
+}
+
+describe("experiments that share a slug keep their identity across writers", () => {
+  it("successive save cycles after lost races neither multiply nor mix them", async () => {
+    const storage = new MemoryStorage();
+    const open = (author: string) => Project.open("project.json", { storage, author, clock: sameSecond });
+    const [a, b] = [await open("ada"), await open("bo")];
+    let n = 0;
+    for (let cycle = 0; cycle < 4; cycle++) {
+      for (const w of [a, b]) {
+        const uid = `u${n++}`;
+        await w.log("train", (e) => {
+          e.logParameter("uid", uid);
+          e.logMetric("value", n);
+        });
+        await w.save();
+      }
+    }
+    const uids = await storedUids(storage);
+    expect([...uids].sort()).toEqual(Array.from({ length: n }, (_, i) => `u${i}`).sort());
+    // Each experiment keeps its own values: nothing stale came back.
+    const reopened = await Project.open("project.json", { storage, mode: "r" });
+    for (const e of reopened) expect(e.metrics.value).toBe(Number(String(e.parameters.uid).slice(1)) + 1);
+    // b saved last; a has seen all but b's last experiment.
+    expect(a.size).toBe(n - 1);
+    expect(b.size).toBe(n);
+  });
+
+  it("an edit in mode w+ reaches the right one of several same-slug experiments", async () => {
+    const storage = new MemoryStorage();
+    const first = await Project.open("project.json", { storage, author: "ada", clock: sameSecond });
+    for (const uid of ["x", "y", "z"]) await first.log("train", (e) => e.logParameter("uid", uid));
+    await first.save();
+    const editor = await Project.open("project.json", { storage, mode: "w+", author: "ada", clock: sameSecond });
+    const other = await Project.open("project.json", { storage, author: "bo", clock: sameSecond });
+    await other.log("train", (e) => e.logParameter("uid", "w"));
+    await other.save();
+    editor.experiments.find((e) => e.parameters.uid === "y")?.logMetric("edited", 1);
+    await editor.save();
+    const reopened = await Project.open("project.json", { storage, mode: "r" });
+    expect(reopened.experiments.map((e) => [e.parameters.uid, e.metrics.edited ?? 0])).toEqual([
+      ["x", 0],
+      ["y", 1],
+      ["z", 0],
+      ["w", 0],
+    ]);
+  });
+
+  it("merge keeps same-slug experiments of one project apart", async () => {
+    const storage = new MemoryStorage();
+    const p = await Project.open("project.json", { storage, author: "ada", clock: sameSecond });
+    for (const uid of ["x", "y"]) await p.log("train", (e) => e.logParameter("uid", uid));
+    await p.save();
+    const q = await Project.open("q/project.json", { storage, author: "bo", clock: sameSecond });
+    await q.log("train", (e) => e.logParameter("uid", "z"));
+    await q.save();
+    const merged = p.merge(q);
+    expect(merged.experiments.map((e) => e.parameters.uid).sort()).toEqual(["x", "y", "z"]);
+    // A project merged with an exact copy of itself is itself.
+    const copy = await Project.open("project.json", { storage, mode: "r" });
+    expect(p.merge(copy).serialize()).toBe(p.serialize());
+  });
+
+  it("property: same-slug writers interleaving log, save and reopen lose and duplicate nothing", async () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant("log" as const), writer: fc.integer({ min: 0, max: 2 }), name: fc.constantFrom("train", "Train", "eval") }),
+      fc.record({ kind: fc.constant("edit" as const), writer: fc.integer({ min: 0, max: 2 }), pick: fc.nat() }),
+      fc.record({ kind: fc.constant("save" as const), writer: fc.integer({ min: 0, max: 2 }) }),
+      fc.record({ kind: fc.constant("reopen" as const), writer: fc.integer({ min: 0, max: 2 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 30 }), async (ops) => {
+        const storage = new MemoryStorage();
+        const open = (w: number) => Project.open("project.json", { storage, author: `w${w}`, mode: "w+", clock: sameSecond });
+        const writers = await Promise.all([0, 1, 2].map(open));
+        const pending: Array<Set<string>> = [new Set(), new Set(), new Set()];
+        const saved = new Set<string>();
+        let n = 0;
+        for (const o of ops) {
+          const w = writers[o.writer] as Project;
+          if (o.kind === "log") {
+            const uid = `u${n++}`;
+            await w.log(o.name, (e) => e.logParameter("uid", uid));
+            pending[o.writer]?.add(uid);
+          } else if (o.kind === "edit") {
+            const e = w.experiments[o.pick % Math.max(1, w.size)];
+            // An edit changes a metric only: the uid says which experiment it is.
+            e?.logMetric("edits", (e.metrics.edits ?? 0) + 1);
+          } else if (o.kind === "save") {
+            await w.save();
+            for (const uid of pending[o.writer] ?? []) saved.add(uid);
+            pending[o.writer]?.clear();
+          } else {
+            pending[o.writer]?.clear();
+            writers[o.writer] = await open(o.writer);
+          }
+        }
+        const uids = saved.size === 0 ? [] : await storedUids(storage);
+        expect([...uids].sort()).toEqual([...saved].sort());
+      }),
+      { numRuns: runs },
+    );
+  });
+});
