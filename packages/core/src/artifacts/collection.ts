@@ -36,8 +36,8 @@ export interface ArtifactSlot {
   dirty: boolean;
   writerOptions: Record<string, unknown>;
   /**
-   * The file at `entry.fname` in the collection's folder is this artifact's own (an overwrite of a
-   * saved artifact under the same fname, or a retried save): it is replaced, not created anew.
+   * The file at `entry.fname` in the collection's folder was created for this very value by an
+   * earlier attempt of the save (its index write failed): a retry rewrites the same bytes there.
    */
   replaces?: boolean;
   /**
@@ -273,10 +273,9 @@ export class ArtifactCollection {
           `${owner} already has an artifact named "${slot.entry.name}". Use another name or pass { overwrite: true } to replace it.`,
         );
       }
-      const previous = this.slots[index] as ArtifactSlot;
-      // Same fname as a file this artifact already owns here: replace it; anything else is a new file.
-      const owned = previous.dirty ? previous.replaces === true : previous.source === undefined;
-      if (owned && previous.entry.fname === slot.entry.fname) slot.replaces = true;
+      // The new value always goes to a new file (a free variant of its name): the file the previous
+      // value is in may be named by a committed index until the next one lands, so it is never
+      // rewritten; it is left for gc.
       this.slots[index] = slot;
     } else {
       this.slots.push(slot);
