@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MemoryStorage, Project, parsePyJson } from "../src/index.js";
+import { MemoryStorage, Project, parsePyJson, stringifyPyJson } from "../src/index.js";
 
 const runs = Number(process.env.LABBOOK_PROPERTY_RUNS ?? 60);
 /** Every call gives the same second, as runs started together would see. */
@@ -70,6 +70,27 @@ describe("experiments that share a slug keep their identity across writers", () 
     // A project merged with an exact copy of itself is itself.
     const copy = await Project.open("project.json", { storage, mode: "r" });
     expect(p.merge(copy).serialize()).toBe(p.serialize());
+  });
+
+  it("a save lists the experiments an uncoordinated rewrite erased, and writes them back", async () => {
+    const storage = new MemoryStorage();
+    const project = await Project.open("project.json", { storage, author: "ada", clock: sameSecond });
+    for (const uid of ["x", "y", "z"]) await project.log("train", (e) => e.logParameter("uid", uid));
+    const { lost } = await project.save();
+    expect(lost).toEqual([]);
+    // A writer that does not merge rewrites the file without "y" (as a Python lazyscribe save does).
+    const records = parsePyJson(new TextDecoder().decode(await storage.read("project.json"))) as Array<{ parameters: { uid: string } }>;
+    await storage.write("project.json", stringifyPyJson([records[0], records[2]], { indent: 4, sortKeys: true }));
+    await project.log("eval", (e) => e.logParameter("uid", "w"));
+    const warned: Error[] = [];
+    const listen = (w: Error) => warned.push(w);
+    process.on("warning", listen);
+    const result = await project.save();
+    await new Promise((r) => setImmediate(r));
+    process.off("warning", listen);
+    expect(result.lost).toEqual(["train-20240501100000"]);
+    expect(warned.map((w) => (w as Error & { code?: string }).code)).toEqual(["LABBOOK_LOST_EXPERIMENTS"]);
+    expect([...(await storedUids(storage))].sort()).toEqual(["w", "x", "y", "z"]);
   });
 
   it("property: same-slug writers interleaving log, save and reopen lose and duplicate nothing", async () => {
