@@ -80,3 +80,18 @@ describe("an in-place overwrite (mode w+, overwrite, same file name)", () => {
     expect(await (await Project.open("project.json", { storage: storage.inner, mode: "r" })).get("train").loadArtifact("model")).toEqual({ v: 3 });
   });
 });
+
+describe("artifact file names that storages keep for themselves", () => {
+  it("are refused when logged (lock and temp-file suffixes), with ARTIFACT_LOG naming the part", async () => {
+    const project = await Project.open("project.json", { storage: new MemoryStorage(), author: "ada", clock: sameSecond });
+    await project.log("train", (e) => {
+      for (const fname of ["project.json.lock", "ckpt.LOCK/model.json", "model.json.lbtmp"]) {
+        expect(() => e.logArtifact("model", { v: 1 }, { handler: "json", fname }), fname).toThrowError(
+          expect.objectContaining({ code: "ARTIFACT_LOG", message: expect.stringContaining("lock files") }),
+        );
+      }
+      e.logArtifact("model", { v: 1 }, { handler: "json", fname: "locked-model.json" });
+    });
+    expect(project.get("train").artifacts.map((a) => a.fname)).toEqual(["locked-model.json"]);
+  });
+});

@@ -65,6 +65,23 @@ export function defaultFname(name: string, createdAt: Date, suffix: string): str
   return `${slugify(name)}-${formatCompact(createdAt)}.${suffix}`;
 }
 
+/**
+ * Names storages keep for themselves: a lock (`<index>.lock`, a folder on local disk) and a temp
+ * file of a write under way (`*.lbtmp`). An artifact under such a name would be hidden from
+ * listings, taken for a killed writer's leftover and deleted by gc, or block a lock.
+ */
+const RESERVED_SUFFIXES = [".lock", ".lbtmp"];
+
+function assertNotReserved(fname: string): void {
+  const part = fname.split("/").find((p) => RESERVED_SUFFIXES.some((suffix) => p.toLowerCase().endsWith(suffix)));
+  if (part === undefined) return;
+  throw new LabbookError(
+    "ARTIFACT_LOG",
+    `Artifact file name ${JSON.stringify(fname)} is refused: "${part}" ends in ${RESERVED_SUFFIXES.join(" or ")}, which storages keep for lock files and temp files of writes under way. Choose another fname.`,
+    { path: fname },
+  );
+}
+
 /** Build a new, unsaved artifact slot. */
 export function createSlot(
   handler: ArtifactHandler<unknown>,
@@ -78,6 +95,7 @@ export function createSlot(
   }
   const fname = options.fname ?? defaultFname(name, createdAt, handler.suffix);
   assertSafeRelativePath(fname, "artifact file name");
+  assertNotReserved(fname);
   const entry: ArtifactEntry = {
     ...(handler.entryFields?.(value) ?? {}),
     created_at: formatDate(createdAt),
