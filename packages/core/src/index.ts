@@ -30,6 +30,7 @@ export {
 } from "./dependency.js";
 export { ERROR_CODES, isLabbookError, LabbookError, type LabbookErrorCode, type LabbookErrorOptions } from "./errors.js";
 export { type AddDependencyOptions, Experiment, type ExperimentContext, type LogTestOptions, type TagOptions } from "./experiment.js";
+export { decodeIndexText } from "./index-text.js";
 export { MemoryStorage } from "./memory-storage.js";
 export { mergeExperimentRecords } from "./merge.js";
 export { forEachLimit } from "./parallel.js";

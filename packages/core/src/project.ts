@@ -1,17 +1,18 @@
 import { userInfo } from "node:os";
 import { defaultHandlers } from "./artifacts/builtins.js";
-import type { ArtifactOrigin } from "./artifacts/collection.js";
+import { type ArtifactOrigin, assertLoggableFname } from "./artifacts/collection.js";
 import type { HandlerRegistry } from "./artifacts/handler.js";
 import { commitIndex } from "./commit.js";
 import { utcNow } from "./dates.js";
 import { type DependencyReference, type DependencyResolver, parseDependency, resolveRelativeKey } from "./dependency.js";
 import { isLabbookError, LabbookError } from "./errors.js";
 import { Experiment, type ExperimentContext } from "./experiment.js";
+import { decodeIndexText } from "./index-text.js";
 import { groupCopies, mergeAllRecords, mergeExperimentRecords, sortByCreated } from "./merge.js";
 import { forEachLimit } from "./parallel.js";
 import { arrayElementSpans, parsePyJson, stringifyPyJson } from "./pyjson.js";
 import { type ArtifactEntry, type ExperimentRecord, projectFileSchema } from "./schemas.js";
-import { dirnameKey, type Storage } from "./storage.js";
+import { assertSafeRelativePath, dirnameKey, type Storage } from "./storage.js";
 import { validateFile } from "./validate.js";
 
 /** How many experiments write their artifact files at once during save(). */
@@ -57,8 +58,6 @@ export type ExperimentRow = {
   last_updated: string;
   tags: string[];
 } & Record<`metrics.${string}` | `parameters.${string}`, unknown>;
-
-const decoder = new TextDecoder();
 
 function defaultAuthor(): string {
   try {
@@ -206,7 +205,7 @@ export class Project implements Iterable<Experiment> {
       throw error;
     }
     this.#assertIndexSize(stored.data.byteLength);
-    const text = decoder.decode(stored.data);
+    const text = decodeIndexText(stored.data, this.path);
     const records = validateFile(projectFileSchema, parsePyJson(text, this.path), this.path);
     // Only a project that can save needs the texts.
     const found = this.mode === "r" ? undefined : recordTexts(text, records);
@@ -321,6 +320,7 @@ export class Project implements Iterable<Experiment> {
     // result does not depend on the order of the projects. Experiments of one project that share a
     // slug are different experiments: groupCopies tells them apart.
     const bySlug = new Map<string, Experiment[][]>();
+    for (const project of [this, ...others]) for (const e of project) assertMergeable(e.record, project.path);
     for (const project of [this, ...others]) {
       const own = new Map<string, Experiment[]>();
       for (const e of project) own.set(identityKey(e.record), [...(own.get(identityKey(e.record)) ?? []), e]);
@@ -578,6 +578,27 @@ function joinParts(parts: readonly string[]): string {
 function isWhole(text: string, parts: readonly string[]): boolean {
   const spans = arrayElementSpans(text);
   return spans !== undefined && spans.length === parts.length && spans.every(([start, end], i) => end - start === parts[i]?.length);
+}
+
+/**
+ * Refuse to spread a stored entry that logging would have refused: a slug that is not one safe
+ * folder name, an artifact file name that leaves its folder or is kept by storages. The error keeps
+ * its code (UNSAFE_PATH, ARTIFACT_LOG) and names the project and the experiment.
+ */
+function assertMergeable(record: ExperimentRecord, path: string): void {
+  try {
+    assertSafeRelativePath(record.slug, "experiment slug");
+    if (record.slug.includes("/")) throw new LabbookError("UNSAFE_PATH", `Unsafe experiment slug ${JSON.stringify(record.slug)}: a slug is one folder name.`);
+    for (const a of record.artifacts) assertLoggableFname(a.fname);
+    for (const t of record.tests) for (const a of t.artifacts ?? []) assertLoggableFname(a.fname);
+  } catch (cause) {
+    if (!isLabbookError(cause)) throw cause;
+    throw new LabbookError(
+      cause.code,
+      `Cannot merge experiment ${JSON.stringify(record.slug)} of ${path}: ${cause.message} Fix that entry in ${path} first; nothing was merged.`,
+      { path, cause },
+    );
+  }
 }
 
 /** Copies of one experiment share slug and author (an edit changes last_updated_by, never author). */

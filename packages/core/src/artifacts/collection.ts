@@ -72,6 +72,12 @@ export function defaultFname(name: string, createdAt: Date, suffix: string): str
  */
 const RESERVED_SUFFIXES = [".lock", ".lbtmp"];
 
+/** What logging checks of an artifact file name: it stays in its folder and is not a name storages keep. */
+export function assertLoggableFname(fname: string): void {
+  assertSafeRelativePath(fname, "artifact file name");
+  assertNotReserved(fname);
+}
+
 function assertNotReserved(fname: string): void {
   const part = fname.split("/").find((p) => RESERVED_SUFFIXES.some((suffix) => p.toLowerCase().endsWith(suffix)));
   if (part === undefined) return;
@@ -94,8 +100,7 @@ export function createSlot(
     throw new LabbookError("ARTIFACT_LOG", "An artifact needs a non-empty name.");
   }
   const fname = options.fname ?? defaultFname(name, createdAt, handler.suffix);
-  assertSafeRelativePath(fname, "artifact file name");
-  assertNotReserved(fname);
+  assertLoggableFname(fname);
   const entry: ArtifactEntry = {
     ...(handler.entryFields?.(value) ?? {}),
     created_at: formatDate(createdAt),
