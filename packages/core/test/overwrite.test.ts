@@ -81,6 +81,23 @@ describe("an in-place overwrite (mode w+, overwrite, same file name)", () => {
   });
 });
 
+describe("repeated overwrites under one file name", () => {
+  it("each save takes the next variant name in one try, with no limit on how often", async () => {
+    const storage = new RecordingStorage();
+    await saved(storage.inner);
+    const editor = await Project.open("project.json", { storage, mode: "w+", author: "ada", clock: sameSecond });
+    for (let v = 2; v <= 1100; v++) {
+      editor.get("train").logArtifact("model", { v }, { handler: "json", fname: "model.json", overwrite: true });
+      storage.reset();
+      await editor.save();
+      // One artifact write and one index write: no probing of every name taken before.
+      expect(storage.writes).toEqual([`${SLUG}/model-${v - 1}.json`, "project.json"]);
+    }
+    await consistent(storage.inner);
+    expect(await (await Project.open("project.json", { storage: storage.inner, mode: "r" })).get("train").loadArtifact("model")).toEqual({ v: 1100 });
+  });
+});
+
 describe("artifact file names that storages keep for themselves", () => {
   it("are refused when logged (lock and temp-file suffixes), with ARTIFACT_LOG naming the part", async () => {
     const project = await Project.open("project.json", { storage: new MemoryStorage(), author: "ada", clock: sameSecond });

@@ -40,6 +40,8 @@ export interface ArtifactSlot {
    * earlier attempt of the save (its index write failed): a retry rewrites the same bytes there.
    */
   replaces?: boolean;
+  /** The first variant of `entry.fname` worth trying (an overwrite starts after the name it replaces). */
+  firstVariant?: number;
   /**
    * A merged-in artifact whose file still lives elsewhere (another project's folder): it is read
    * from there, and copied into the collection's own folder when its project saves.
@@ -55,6 +57,17 @@ export function numberedFname(fname: string, n: number): string {
   const slash = fname.lastIndexOf("/");
   const dot = fname.lastIndexOf(".");
   return dot > slash + 1 ? `${fname.slice(0, dot)}-${n}${fname.slice(dot)}` : `${fname}-${n}`;
+}
+
+/** n when `fname` is `requested` (0) or its n-th variant (see numberedFname); undefined otherwise. */
+export function variantNumber(requested: string, fname: string): number | undefined {
+  if (fname === requested) return 0;
+  const slash = requested.lastIndexOf("/");
+  const dot = requested.lastIndexOf(".");
+  const [stem, suffix] = dot > slash + 1 ? [requested.slice(0, dot), requested.slice(dot)] : [requested, ""];
+  if (!fname.startsWith(`${stem}-`) || !fname.endsWith(suffix)) return undefined;
+  const digits = fname.slice(stem.length + 1, fname.length - suffix.length);
+  return /^[1-9]\d{0,8}$/.test(digits) ? Number(digits) : undefined;
 }
 
 /** How many variant names a new artifact file tries before SAVE_FAILED. */
@@ -298,7 +311,9 @@ export class ArtifactCollection {
       }
       // The new value always goes to a new file (a free variant of its name): the file the previous
       // value is in may be named by a committed index until the next one lands, so it is never
-      // rewritten; it is left for gc.
+      // rewritten; it is left for gc. Trying from the next variant on keeps repeated overwrites at one try.
+      const previous = variantNumber(slot.entry.fname, (this.slots[index] as ArtifactSlot).entry.fname);
+      if (previous !== undefined) slot.firstVariant = previous + 1;
       this.slots[index] = slot;
     } else {
       this.slots.push(slot);
@@ -366,7 +381,8 @@ export class ArtifactCollection {
     const { storage } = context;
     const requested = slot.entry.fname;
     const conditional = storage.capabilities.conditionalWrites;
-    for (let n = 0; n < MAX_FNAME_TRIES; n++) {
+    const first = slot.firstVariant ?? 0;
+    for (let n = first; n < first + MAX_FNAME_TRIES; n++) {
       const fname = n === 0 ? requested : numberedFname(requested, n);
       const key = joinKey(this.folder(), fname);
       if (!conditional && (await storage.stat(key)) !== undefined) continue;
