@@ -1,8 +1,6 @@
-import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MemoryStorage, Project, parsePyJson, stringifyPyJson } from "../src/index.js";
 
-const runs = Number(process.env.LABBOOK_PROPERTY_RUNS ?? 60);
 /** Every call gives the same second, as runs started together would see. */
 const sameSecond = () => new Date("2024-05-01T10:00:00Z");
 
@@ -91,46 +89,5 @@ describe("experiments that share a slug keep their identity across writers", () 
     expect(result.lost).toEqual(["train-20240501100000"]);
     expect(warned.map((w) => (w as Error & { code?: string }).code)).toEqual(["LABBOOK_LOST_EXPERIMENTS"]);
     expect([...(await storedUids(storage))].sort()).toEqual(["w", "x", "y", "z"]);
-  });
-
-  it("property: same-slug writers interleaving log, save and reopen lose and duplicate nothing", async () => {
-    const op = fc.oneof(
-      fc.record({ kind: fc.constant("log" as const), writer: fc.integer({ min: 0, max: 2 }), name: fc.constantFrom("train", "Train", "eval") }),
-      fc.record({ kind: fc.constant("edit" as const), writer: fc.integer({ min: 0, max: 2 }), pick: fc.nat() }),
-      fc.record({ kind: fc.constant("save" as const), writer: fc.integer({ min: 0, max: 2 }) }),
-      fc.record({ kind: fc.constant("reopen" as const), writer: fc.integer({ min: 0, max: 2 }) }),
-    );
-    await fc.assert(
-      fc.asyncProperty(fc.array(op, { maxLength: 30 }), async (ops) => {
-        const storage = new MemoryStorage();
-        const open = (w: number) => Project.open("project.json", { storage, author: `w${w}`, mode: "w+", clock: sameSecond });
-        const writers = await Promise.all([0, 1, 2].map(open));
-        const pending: Array<Set<string>> = [new Set(), new Set(), new Set()];
-        const saved = new Set<string>();
-        let n = 0;
-        for (const o of ops) {
-          const w = writers[o.writer] as Project;
-          if (o.kind === "log") {
-            const uid = `u${n++}`;
-            await w.log(o.name, (e) => e.logParameter("uid", uid));
-            pending[o.writer]?.add(uid);
-          } else if (o.kind === "edit") {
-            const e = w.experiments[o.pick % Math.max(1, w.size)];
-            // An edit changes a metric only: the uid says which experiment it is.
-            e?.logMetric("edits", (e.metrics.edits ?? 0) + 1);
-          } else if (o.kind === "save") {
-            await w.save();
-            for (const uid of pending[o.writer] ?? []) saved.add(uid);
-            pending[o.writer]?.clear();
-          } else {
-            pending[o.writer]?.clear();
-            writers[o.writer] = await open(o.writer);
-          }
-        }
-        const uids = saved.size === 0 ? [] : await storedUids(storage);
-        expect([...uids].sort()).toEqual([...saved].sort());
-      }),
-      { numRuns: runs },
-    );
   });
 });
