@@ -300,8 +300,8 @@ export class Project implements Iterable<Experiment> {
   /**
    * A new project (same location, mode "w+") holding editable copies of the experiments of this and
    * `others`; changing a copy never changes the projects merged.
-   * Copies of one experiment (same slug and author; experiments of one project that share them are
-   * told apart, see groupCopies) are merged: the later `last_updated` wins; on a tie the copy whose canonical JSON sorts last wins,
+   * Copies of one experiment (same slug, as lazyscribe merges; experiments of one project that share
+   * a slug are told apart, see groupCopies) are merged: the later `last_updated` wins; on a tie the copy whose canonical JSON sorts last wins,
    * so the result does not depend on argument order; artifacts and tests only the loser has are kept.
    * Merging moves no file: artifacts are read from where they are (another project's folder) until
    * the merged project is saved, which copies them into its own folder first, so its index never
@@ -323,7 +323,7 @@ export class Project implements Iterable<Experiment> {
     for (const project of [this, ...others]) for (const e of project) assertMergeable(e.record, project.path);
     for (const project of [this, ...others]) {
       const own = new Map<string, Experiment[]>();
-      for (const e of project) own.set(identityKey(e.record), [...(own.get(identityKey(e.record)) ?? []), e]);
+      for (const e of project) own.set(e.slug, [...(own.get(e.slug) ?? []), e]);
       for (const [key, list] of own) bySlug.set(key, [...(bySlug.get(key) ?? []), list]);
     }
     const result: Experiment[] = [];
@@ -601,7 +601,10 @@ function assertMergeable(record: ExperimentRecord, path: string): void {
   }
 }
 
-/** Copies of one experiment share slug and author (an edit changes last_updated_by, never author). */
+/**
+ * Within one project's writers, copies of one experiment share slug and author (an edit changes
+ * last_updated_by, never author): a same-slug record by another author is another experiment.
+ */
 function identityKey(record: ExperimentRecord): string {
   return `${record.slug}\u0000${record.author}`;
 }

@@ -55,19 +55,27 @@ describe("experiments that share a slug keep their identity across writers", () 
     ]);
   });
 
-  it("merge keeps same-slug experiments of one project apart", async () => {
+  it("merge keeps same-slug experiments of one project apart, and pairs copies of them", async () => {
     const storage = new MemoryStorage();
     const p = await Project.open("project.json", { storage, author: "ada", clock: sameSecond });
     for (const uid of ["x", "y"]) await p.log("train", (e) => e.logParameter("uid", uid));
     await p.save();
     const q = await Project.open("q/project.json", { storage, author: "bo", clock: sameSecond });
-    await q.log("train", (e) => e.logParameter("uid", "z"));
+    await q.log("eval", (e) => e.logParameter("uid", "z"));
     await q.save();
-    const merged = p.merge(q);
-    expect(merged.experiments.map((e) => e.parameters.uid).sort()).toEqual(["x", "y", "z"]);
-    // A project merged with an exact copy of itself is itself.
-    const copy = await Project.open("project.json", { storage, mode: "r" });
-    expect(p.merge(copy).serialize()).toBe(p.serialize());
+    expect(p.merge(q).experiments.map((e) => e.parameters.uid)).toEqual(["z", "x", "y"]);
+    // A copy of the project in which "y" was edited later: two experiments, not four, and the edit wins.
+    const later = () => new Date("2024-05-01T11:00:00Z");
+    await storage.write("copy/project.json", await storage.read("project.json"));
+    const copy = await Project.open("copy/project.json", { storage, mode: "w+", author: "ada", clock: later });
+    copy.experiments[1]?.logMetric("edited", 1);
+    const merged = p.merge(copy);
+    expect(merged.experiments.map((e) => [e.parameters.uid, e.metrics.edited ?? 0])).toEqual([
+      ["x", 0],
+      ["y", 1],
+    ]);
+    // Merging with an exact copy of itself changes nothing.
+    expect(p.merge(await Project.open("project.json", { storage, mode: "r" })).serialize()).toBe(p.serialize());
   });
 
   it("a save lists the experiments an uncoordinated rewrite erased, and writes them back", async () => {
