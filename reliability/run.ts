@@ -2,7 +2,8 @@
  * `pnpm reliability`: the reliability suite at full settings. Prints one line of figures and writes
  * them to reliability/results.json. Settings can be scaled down with LABBOOK_RELIABILITY_WRITERS,
  * _PER_WRITER and _CRASH_TRIALS for a quick look; the S3 and repository scenarios have their own
- * (_S3_PER_WRITER, _REPO_PER_WRITER, _S3_REPO_PER_WRITER, _FAULT_SAVES, _FAULT_RATE).
+ * (_S3_PER_WRITER, _REPO_PER_WRITER, _S3_REPO_PER_WRITER, _FAULT_SAVES, _FAULT_RATE), and
+ * so do the loss scenarios of reliability/loss.ts (_SAME_SLUG_PER_WRITER, _OVERWRITE_TRIALS).
  *
  * S3 runs on moto (a Python server on 127.0.0.1). The whole run takes about 10 minutes on 2 cores;
  * the repository on S3 runs 8 × 100 because every version is a separate object checked afterwards.
@@ -17,6 +18,7 @@ import path from "node:path";
 import { startMoto } from "../tooling/testing/src/index.js";
 import { reliabilityDir, repoRoot, type StorageSpec } from "./common.js";
 import { faultsRepositoryS3, faultsS3 } from "./faults.js";
+import { overwriteCrashLocal, sameSlugLocal } from "./loss.js";
 import { concurrency, concurrencyLocal, concurrencyRepository, crashLocal, tempDir } from "./scenarios.js";
 
 const setting = (name: string, fallback: number): number => Number(process.env[`LABBOOK_RELIABILITY_${name}`] ?? fallback);
@@ -53,6 +55,8 @@ function badInputCases(): { passed: number; failed: number; properties: number }
 
 const local = await concurrencyLocal({ writers, perWriter });
 const crash = await crashLocal({ trials });
+const sameSlug = await sameSlugLocal({ writers, perWriter: setting("SAME_SLUG_PER_WRITER", 50) });
+const overwriteCrash = await overwriteCrashLocal({ trials: setting("OVERWRITE_TRIALS", 50) });
 const repoRoot_ = await tempDir("repo-concurrency");
 const repoLocal = await concurrencyRepository({ writers, perWriter: repoPerWriter, names: 3, storage: { kind: "local", root: repoRoot_ } });
 await rm(repoRoot_, { recursive: true, force: true });
@@ -90,10 +94,10 @@ const scenarios = [local, onS3, repoLocal, repoS3];
 const sum = (key: "written" | "found" | "lost" | "duplicated") => scenarios.reduce((n, f) => n + f[key], 0);
 const results = {
   writers,
-  written: sum("written"),
-  found: sum("found"),
-  lost: sum("lost") + crash.lost + faults.lost + repoFaults.lost,
-  duplicated: sum("duplicated") + crash.duplicated + faults.duplicated + repoFaults.duplicated,
+  written: sum("written") + sameSlug.written,
+  found: sum("found") + sameSlug.found,
+  lost: sum("lost") + crash.lost + faults.lost + repoFaults.lost + sameSlug.lost + overwriteCrash.lost,
+  duplicated: sum("duplicated") + crash.duplicated + faults.duplicated + repoFaults.duplicated + sameSlug.duplicated,
   crashTrials: crash.crashTrials,
   corrupt:
     crash.corrupt +
@@ -104,7 +108,10 @@ const results = {
     repoS3.duplicateVersions +
     faults.invalidAfterFailure +
     faults.invalidAfterSuccess +
-    repoFaults.invalid,
+    repoFaults.invalid +
+    sameSlug.mixed +
+    sameSlug.brokenArtifacts +
+    overwriteCrash.corrupt,
   faultsInjected: faults.faultsInjected + repoFaults.faultsInjected,
   failedClean: faults.failedClean + repoFaults.failedClean,
   badInputs: bad.passed,
@@ -134,6 +141,8 @@ const results = {
     repositoryLocal: { names: 3, perWriter: repoPerWriter, ...pick(repoLocal) },
     repositoryS3: { names: 3, perWriter: s3RepoPerWriter, ...pick(repoS3) },
     crash: { killedDuringSave: crash.killedDuringSave, brokenArtifacts: crash.brokenArtifacts, failures: crash.failures.slice(0, 10), ms: crash.ms },
+    sameSlugLocal: sameSlug,
+    overwriteCrashLocal: { ...overwriteCrash, failures: overwriteCrash.failures.slice(0, 10) },
     faultsProjectS3: { faultRate, ...faults },
     faultsRepositoryS3: { faultRate, ...repoFaults },
     badInputOrPropertyCasesFailed: bad.failed,
@@ -154,5 +163,5 @@ const ok =
   results.found === results.written &&
   bad.failed === 0 &&
   faults.untyped + repoFaults.untyped + faults.gaveUp === 0 &&
-  faults.failures.length + repoFaults.failures.length === 0;
+  faults.failures.length + repoFaults.failures.length + overwriteCrash.failures.length === 0;
 process.exit(ok ? 0 : 1);

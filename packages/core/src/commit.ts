@@ -26,8 +26,8 @@ function sleep(ms: number): Promise<void> {
 /**
  * The one commit loop of every index (projects, repositories, releases): catch up, serialise, write
  * conditionally and durably; on CONFLICT back off with jitter and go again, up to `maxRetries`, then
- * CONFLICT. Resolves to the version written. Other failures are SAVE_FAILED (UNSAFE_PATH and
- * UNSUPPORTED pass through as they are).
+ * CONFLICT. Resolves to the version written. Other failures are SAVE_FAILED (UNSAFE_PATH,
+ * UNSUPPORTED and LOCKED pass through as they are).
  */
 export async function commitIndex(options: CommitIndexOptions): Promise<string> {
   const where = options.storage.describe(options.key);
@@ -48,7 +48,8 @@ export async function commitIndex(options: CommitIndexOptions): Promise<string> 
       return result.version;
     } catch (error) {
       if (!isLabbookError(error, "CONFLICT")) {
-        if (isLabbookError(error, "UNSAFE_PATH", "UNSUPPORTED")) throw error;
+        // LOCKED: a lock nobody will release (see the message); retrying would only wait longer.
+        if (isLabbookError(error, "UNSAFE_PATH", "UNSUPPORTED", "LOCKED")) throw error;
         throw new LabbookError("SAVE_FAILED", `Cannot write ${where}: ${(error as Error).message}`, { path: where, cause: error });
       }
       if (attempt >= options.maxRetries) {

@@ -30,10 +30,11 @@ export {
 } from "./dependency.js";
 export { ERROR_CODES, isLabbookError, LabbookError, type LabbookErrorCode, type LabbookErrorOptions } from "./errors.js";
 export { type AddDependencyOptions, Experiment, type ExperimentContext, type LogTestOptions, type TagOptions } from "./experiment.js";
+export { decodeIndexText } from "./index-text.js";
 export { MemoryStorage } from "./memory-storage.js";
 export { mergeExperimentRecords } from "./merge.js";
 export { forEachLimit } from "./parallel.js";
-export { DEFAULT_MAX_INDEX_BYTES, type ExperimentRow, PROJECT_MODES, Project, type ProjectMode, type ProjectOptions } from "./project.js";
+export { DEFAULT_MAX_INDEX_BYTES, type ExperimentRow, PROJECT_MODES, Project, type ProjectMode, type ProjectOptions, type SaveResult } from "./project.js";
 export { cloneJson, type JsonValue, markFloat, parsePyJson, pyFloatRepr, type StringifyOptions, stringifyPyJson } from "./pyjson.js";
 export {
   type ArtifactEntry,

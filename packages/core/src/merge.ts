@@ -45,6 +45,43 @@ export function mergeAllRecords(copies: readonly ExperimentRecord[]): Experiment
   };
 }
 
+/**
+ * Which experiments of several projects that share one slug are copies of one experiment.
+ * `lists` holds each project's experiments with that slug, in file order. Within one project they
+ * are different experiments (same name, same second, different writers). Across projects, an exact
+ * copy (same canonical JSON) found in two or more projects is one experiment; the rest are paired by
+ * their order in each project (copies of one project keep its order). The groups do not depend on
+ * the order of `lists`, and an experiment is in exactly one group.
+ */
+export function groupCopies<T>(lists: readonly (readonly T[])[], recordOf: (item: T) => ExperimentRecord): T[][] {
+  if (lists.every((list) => list.length <= 1)) return lists.some((list) => list.length > 0) ? [lists.flat()] : [];
+  const canon = (item: T) => stringifyPyJson(recordOf(item), { sortKeys: true });
+  const texts = lists.map((list) => list.map(canon));
+  const taken = lists.map((list) => list.map(() => false));
+  const groups: T[][] = [];
+  const shared = [...new Set(texts.flat())].filter((t) => texts.filter((list) => list.includes(t)).length >= 2).sort();
+  for (const text of shared) {
+    const occurrences = texts.map((list) => list.flatMap((t, i) => (t === text ? [i] : [])));
+    const most = Math.max(...occurrences.map((o) => o.length));
+    for (let j = 0; j < most; j++) {
+      const items: T[] = [];
+      occurrences.forEach((o, p) => {
+        const i = o[j];
+        if (i === undefined) return;
+        items.push((lists[p] as readonly T[])[i] as T);
+        (taken[p] as boolean[])[i] = true;
+      });
+      groups.push(items);
+    }
+  }
+  const rest = lists.map((list, p) => list.filter((_, i) => !taken[p]?.[i]));
+  const most = Math.max(0, ...rest.map((list) => list.length));
+  for (let j = 0; j < most; j++) {
+    groups.push(rest.flatMap((list) => (j < list.length ? [list[j] as T] : [])));
+  }
+  return groups;
+}
+
 /** Returns [winner, loser] by the rule above. */
 export function pickWinner(a: ExperimentRecord, b: ExperimentRecord): [ExperimentRecord, ExperimentRecord] {
   if (a.last_updated !== b.last_updated) return a.last_updated > b.last_updated ? [a, b] : [b, a];

@@ -1,17 +1,18 @@
 import { userInfo } from "node:os";
 import { defaultHandlers } from "./artifacts/builtins.js";
-import type { ArtifactOrigin } from "./artifacts/collection.js";
+import { type ArtifactOrigin, assertLoggableFname } from "./artifacts/collection.js";
 import type { HandlerRegistry } from "./artifacts/handler.js";
 import { commitIndex } from "./commit.js";
 import { utcNow } from "./dates.js";
 import { type DependencyReference, type DependencyResolver, parseDependency, resolveRelativeKey } from "./dependency.js";
 import { isLabbookError, LabbookError } from "./errors.js";
 import { Experiment, type ExperimentContext } from "./experiment.js";
-import { mergeAllRecords, mergeExperimentRecords, sortByCreated } from "./merge.js";
+import { decodeIndexText } from "./index-text.js";
+import { groupCopies, mergeAllRecords, mergeExperimentRecords, sortByCreated } from "./merge.js";
 import { forEachLimit } from "./parallel.js";
-import { parsePyJson, stringifyPyJson } from "./pyjson.js";
+import { arrayElementSpans, parsePyJson, stringifyPyJson } from "./pyjson.js";
 import { type ArtifactEntry, type ExperimentRecord, projectFileSchema } from "./schemas.js";
-import { dirnameKey, type Storage } from "./storage.js";
+import { assertSafeRelativePath, dirnameKey, type Storage } from "./storage.js";
 import { validateFile } from "./validate.js";
 
 /** How many experiments write their artifact files at once during save(). */
@@ -58,8 +59,6 @@ export type ExperimentRow = {
   tags: string[];
 } & Record<`metrics.${string}` | `parameters.${string}`, unknown>;
 
-const decoder = new TextDecoder();
-
 function defaultAuthor(): string {
   try {
     return process.env.LABBOOK_AUTHOR ?? userInfo().username;
@@ -75,19 +74,30 @@ function defaultAuthor(): string {
  */
 const storedText = new WeakMap<ExperimentRecord, string>();
 
-/** In lazyscribe's layout each experiment sits between "\n    {" and "\n    }" (nested lines are deeper). */
-function rememberTexts(text: string, records: readonly ExperimentRecord[]): void {
-  if (records.length === 0 || !text.startsWith("[\n    {") || !text.endsWith("\n    }\n]")) return;
-  const parts = text.slice(6, -2).split("\n    },\n    {");
-  if (parts.length !== records.length) return;
-  const last = parts.length - 1;
-  parts.forEach((part, i) => {
-    storedText.set(records[i] as ExperimentRecord, `${i > 0 ? "{" : ""}${part}${i < last ? "\n    }" : ""}`);
-  });
-}
+/**
+ * What tells experiments that share a slug apart (same name, same second, different writers): the
+ * text each one had in the index when this process last read or wrote it (`seenText`), or, for one
+ * not known to be committed, the text it had in an index write that may have landed (`sentText`).
+ */
+const seenText = new WeakMap<Experiment, string>();
+const sentText = new WeakMap<Experiment, string>();
 
-function sameRecord(a: ExperimentRecord, b: ExperimentRecord): boolean {
-  return stringifyPyJson(a, { sortKeys: true }) === stringifyPyJson(b, { sortKeys: true });
+/**
+ * Each record's text in the file, cut at the element positions the JSON scanner found (never by
+ * searching for a separator, which a nested value can imitate); undefined when they do not line up.
+ * `layout`: the file has lazyscribe's layout around the experiments, so their texts can be written
+ * back as they are.
+ */
+function recordTexts(text: string, records: readonly ExperimentRecord[]): { texts: string[]; layout: boolean } | undefined {
+  const spans = arrayElementSpans(text);
+  if (!spans || spans.length !== records.length) return undefined;
+  let layout = spans.length > 0 && text.endsWith("\n]") && (spans.at(-1)?.[1] ?? 0) + 2 === text.length;
+  const texts = spans.map(([start, end], i) => {
+    const before = i === 0 ? "[\n    " : ",\n    ";
+    if (start !== (i === 0 ? 0 : (spans[i - 1]?.[1] ?? 0)) + before.length || !text.startsWith(before, start - before.length)) layout = false;
+    return text.slice(start, end);
+  });
+  return { texts, layout };
 }
 
 function wanted(reference: DependencyReference, experiment: Experiment | undefined, path: string): string {
@@ -121,6 +131,8 @@ export class Project implements Iterable<Experiment> {
   // Upstream projects in this project's own storage (when no registry is given), opened once each.
   readonly #upstreams = new Map<string, Promise<Project | undefined>>();
   readonly #context: ExperimentContext;
+  // Slugs found gone from the index by the current save's catch-ups.
+  #lost: string[] = [];
 
   private constructor(location: string, options: ProjectOptions) {
     const mode = options.mode ?? "a";
@@ -181,7 +193,7 @@ export class Project implements Iterable<Experiment> {
     }
   }
 
-  async #readStored(): Promise<{ records: ExperimentRecord[]; version: string } | undefined> {
+  async #readStored(): Promise<{ records: ExperimentRecord[]; version: string; texts: string[] | undefined } | undefined> {
     let stored: { data: Uint8Array; version: string };
     try {
       // Refuse an oversized file before reading it, so a huge index fails with a typed error, not an OOM.
@@ -193,11 +205,12 @@ export class Project implements Iterable<Experiment> {
       throw error;
     }
     this.#assertIndexSize(stored.data.byteLength);
-    const text = decoder.decode(stored.data);
+    const text = decodeIndexText(stored.data, this.path);
     const records = validateFile(projectFileSchema, parsePyJson(text, this.path), this.path);
     // Only a project that can save needs the texts.
-    if (this.mode !== "r") rememberTexts(text, records);
-    return { records, version: stored.version };
+    const found = this.mode === "r" ? undefined : recordTexts(text, records);
+    if (found?.layout) for (const [i, t] of found.texts.entries()) storedText.set(records[i] as ExperimentRecord, t);
+    return { records, version: stored.version, texts: found?.texts };
   }
 
   async #load(): Promise<void> {
@@ -208,9 +221,16 @@ export class Project implements Iterable<Experiment> {
       return;
     }
     const frozen = this.mode === "r" || this.mode === "a";
-    this.#experiments = stored.records.map((r) => new Experiment(r, this.#context, { frozen, dirty: false }));
+    this.#experiments = stored.records.map((r, i) => this.#stored(r, stored.texts?.[i], frozen));
     this.#version = stored.version;
     this.#index = undefined;
+  }
+
+  /** An experiment read from the index, remembering its text there (its identity among same-slug ones). */
+  #stored(record: ExperimentRecord, text: string | undefined, frozen: boolean): Experiment {
+    const e = new Experiment(record, this.#context, { frozen, dirty: false });
+    if (text !== undefined) seenText.set(e, text);
+    return e;
   }
 
   #assertWritable(what: string): void {
@@ -280,7 +300,8 @@ export class Project implements Iterable<Experiment> {
   /**
    * A new project (same location, mode "w+") holding editable copies of the experiments of this and
    * `others`; changing a copy never changes the projects merged.
-   * Same slug: the later `last_updated` wins; on a tie the copy whose canonical JSON sorts last wins,
+   * Copies of one experiment (same slug, as lazyscribe merges; experiments of one project that share
+   * a slug are told apart, see groupCopies) are merged: the later `last_updated` wins; on a tie the copy whose canonical JSON sorts last wins,
    * so the result does not depend on argument order; artifacts and tests only the loser has are kept.
    * Merging moves no file: artifacts are read from where they are (another project's folder) until
    * the merged project is saved, which copies them into its own folder first, so its index never
@@ -295,24 +316,29 @@ export class Project implements Iterable<Experiment> {
       clock: this.#context.clock,
       ...(this.#registry ? { registry: this.#registry } : {}),
     });
-    // All copies of a slug are merged at once, and ties in created_at are ordered by slug, so the
-    // result does not depend on the order of the projects.
-    const bySlug = new Map<string, Experiment[]>();
+    // Copies of one experiment are merged at once, and ties in created_at are ordered by slug, so the
+    // result does not depend on the order of the projects. Experiments of one project that share a
+    // slug are different experiments: groupCopies tells them apart.
+    const bySlug = new Map<string, Experiment[][]>();
+    for (const project of [this, ...others]) for (const e of project) assertMergeable(e.record, project.path);
     for (const project of [this, ...others]) {
-      for (const e of project) bySlug.set(e.slug, [...(bySlug.get(e.slug) ?? []), e]);
+      const own = new Map<string, Experiment[]>();
+      for (const e of project) own.set(e.slug, [...(own.get(e.slug) ?? []), e]);
+      for (const [key, list] of own) bySlug.set(key, [...(bySlug.get(key) ?? []), list]);
     }
     const result: Experiment[] = [];
-    for (const slug of [...bySlug.keys()].sort()) {
-      const copies = bySlug.get(slug) ?? [];
-      const record = mergeAllRecords(copies.map((e) => e.record));
-      const origins = new Map<ArtifactEntry, ArtifactOrigin>();
-      for (const e of copies) e.collectOrigins(origins);
-      const whole = copies.find((e) => e.record === record);
-      // A copy that won whole keeps its state (saving does not make the saver its last_updated_by);
-      // a mixed record is a change. Stored copies of the slug are merged with it, never duplicated.
-      const copy = Experiment.copyOf(record, merged.#context, origins, whole?.dirty ?? true);
-      copy.committed = copies.some((e) => e.committed);
-      result.push(copy);
+    for (const key of [...bySlug.keys()].sort()) {
+      for (const copies of groupCopies(bySlug.get(key) ?? [], (e) => e.record)) {
+        const record = mergeAllRecords(copies.map((e) => e.record));
+        const origins = new Map<ArtifactEntry, ArtifactOrigin>();
+        for (const e of copies) e.collectOrigins(origins);
+        const whole = copies.find((e) => e.record === record);
+        // A copy that won whole keeps its state (saving does not make the saver its last_updated_by);
+        // a mixed record is a change. Stored copies of the slug are merged with it, never duplicated.
+        const copy = Experiment.copyOf(record, merged.#context, origins, whole?.dirty ?? true);
+        copy.committed = copies.some((e) => e.committed);
+        result.push(copy);
+      }
     }
     merged.#experiments = sortByCreated(result);
     return merged;
@@ -404,15 +430,18 @@ export class Project implements Iterable<Experiment> {
 
   /** The project file exactly as save() would write it now (sorted keys, 4-space indent, ASCII). */
   serialize(): string {
-    if (this.#experiments.length === 0) return "[]";
-    const parts = this.#experiments.map((e) => {
-      const kept = e.dirty || e.hasDirtyArtifacts() ? undefined : storedText.get(e.record);
+    return joinParts(this.#parts());
+  }
+
+  /** Each experiment's text, in order: the stored one while it is unchanged, else freshly written. */
+  #parts(reuse = true): string[] {
+    return this.#experiments.map((e) => {
+      const kept = !reuse || e.dirty || e.hasDirtyArtifacts() ? undefined : storedText.get(e.record);
       if (kept !== undefined) return kept;
       const text = stringifyPyJson(e.record, { indent: 4, sortKeys: true, level: 1 });
       storedText.set(e.record, text);
       return text;
     });
-    return `[\n    ${parts.join(",\n    ")}\n]`;
   }
 
   /**
@@ -421,11 +450,11 @@ export class Project implements Iterable<Experiment> {
    * read; if another writer got in first, their experiments are merged in and the write retried.
    * On failure (SAVE_FAILED, CONFLICT after retries) the stored index is left as it was.
    */
-  async save(): Promise<void> {
+  async save(): Promise<SaveResult> {
     this.#assertWritable("save");
     // Merged-in files are copied only by the experiment's own project (one appended from elsewhere keeps its location).
     const changed = this.#experiments.filter((e) => e.dirty || e.hasDirtyArtifacts(e.owner === this));
-    if (changed.length === 0 && this.#version !== undefined) return;
+    if (changed.length === 0 && this.#version !== undefined) return { lost: [] };
     // Check every changed experiment serialises before anything is written.
     for (const e of changed) {
       try {
@@ -450,11 +479,21 @@ export class Project implements Iterable<Experiment> {
     if (this.mode === "w+") for (const e of changed) if (e.dirty) e.record.last_updated_by = this.author;
     // Artifact files go out several at a time, so local fsyncs and S3 round trips overlap instead of queueing.
     await forEachLimit(changed, ARTIFACT_WRITE_CONCURRENCY, (e) => e.saveArtifacts(e.owner === this));
+    this.#lost = [];
     await this.#commitIndex();
     for (const e of changed) e.markClean();
+    const lost = [...new Set(this.#lost)];
+    if (lost.length > 0) {
+      process.emitWarning(
+        `${lost.length} experiment(s) this process saw committed in ${this.path} were gone from it when this save re-read it: ${lost.join(", ")}. Another writer rewrote the file without coordinating (Python lazyscribe does); this save wrote them back. See docs/interop.md for sharing a project with Python writers.`,
+        { type: "LabbookWarning", code: "LABBOOK_LOST_EXPERIMENTS" },
+      );
+    }
+    return { lost };
   }
 
   async #commitIndex(): Promise<void> {
+    let parts: string[] = [];
     this.#version = await commitIndex({
       storage: this.storage,
       key: this.location,
@@ -463,13 +502,25 @@ export class Project implements Iterable<Experiment> {
       catchUp: () => this.#catchUp(),
       version: () => this.#version,
       serialize: () => {
+        parts = this.#parts();
+        let text = joinParts(parts);
+        if (!isWhole(text, parts)) {
+          // A kept text that is not one whole value would corrupt the index: write every experiment afresh instead.
+          parts = this.#parts(false);
+          text = joinParts(parts);
+          if (!isWhole(text, parts)) throw new Error("the text to write does not parse as one JSON array of experiments (an internal error; please report it)");
+        }
         // The file is ASCII (non-ASCII is escaped), so length is its size in bytes.
-        const text = this.serialize();
         if (text.length > this.#maxIndexBytes)
           throw new Error(`it would be ${text.length} bytes, over the ${this.#maxIndexBytes}-byte limit (option maxIndexBytes)`);
         return text;
       },
+      // An experiment not known to be committed may be from now on, if this write lands unanswered.
+      beforeWrite: () => {
+        for (const [i, e] of this.#experiments.entries()) if (!e.committed && parts[i] !== undefined) sentText.set(e, parts[i]);
+      },
     });
+    for (const [i, e] of this.#experiments.entries()) if (parts[i] !== undefined) seenText.set(e, parts[i]);
   }
 
   /** Merge in whatever other writers committed since we last read the index. */
@@ -486,24 +537,123 @@ export class Project implements Iterable<Experiment> {
       return;
     }
     const frozen = this.mode === "a";
-    const mine = new Map(this.#experiments.map((e) => [e.slug, e] as const));
+    const owners = matchStored(stored.records, stored.texts, this.#experiments);
     const placed = new Set<Experiment>();
-    const result: Experiment[] = [];
-    for (const record of stored.records) {
-      const own = mine.get(record.slug);
-      // A new experiment of ours that shares a slug with someone else's (same name, same second) is a
-      // different experiment unless it is identical (then it is our own earlier, retried commit).
-      if (!own || placed.has(own) || (!own.committed && !sameRecord(own.record, record))) {
-        result.push(new Experiment(record, this.#context, { frozen, dirty: false }));
-        continue;
-      }
-      own.replaceRecord(mergeExperimentRecords(record, own.record));
+    const result = stored.records.map((record, i) => {
+      const own = owners[i];
+      const text = stored.texts?.[i];
+      if (!own) return this.#stored(record, text, frozen);
+      // Stored as this process last saw it: nobody else changed it, so ours is simply newer.
+      if (text === undefined || text !== seenText.get(own)) own.replaceRecord(mergeExperimentRecords(record, own.record));
+      own.committed = true;
+      if (text === undefined) seenText.delete(own);
+      else seenText.set(own, text);
       placed.add(own);
-      result.push(own);
-    }
+      return own;
+    });
     const added = this.#experiments.filter((e) => !placed.has(e));
+    // Committed experiments missing from the index were removed by a writer that does not merge; they are written back.
+    for (const e of added) if (e.committed) this.#lost.push(e.slug);
     this.#experiments = added.length > 0 ? sortByCreated([...result, ...added]) : result;
     this.#version = stored.version;
     this.#index = undefined;
   }
+}
+
+/** What `save()` found. */
+export interface SaveResult {
+  /**
+   * Slugs of experiments this process had seen committed that were gone from the index when the
+   * save re-read it (a writer that does not merge, such as Python lazyscribe, rewrote the file).
+   * The save wrote them back; a warning (LabbookWarning, code LABBOOK_LOST_EXPERIMENTS) says so too.
+   */
+  lost: string[];
+}
+
+function joinParts(parts: readonly string[]): string {
+  return parts.length === 0 ? "[]" : `[\n    ${parts.join(",\n    ")}\n]`;
+}
+
+/** The cheap check before a commit: the text is one JSON array whose elements are exactly `parts`. */
+function isWhole(text: string, parts: readonly string[]): boolean {
+  const spans = arrayElementSpans(text);
+  return spans !== undefined && spans.length === parts.length && spans.every(([start, end], i) => end - start === parts[i]?.length);
+}
+
+/**
+ * Refuse to spread a stored entry that logging would have refused: a slug that is not one safe
+ * folder name, an artifact file name that leaves its folder or is kept by storages. The error keeps
+ * its code (UNSAFE_PATH, ARTIFACT_LOG) and names the project and the experiment.
+ */
+function assertMergeable(record: ExperimentRecord, path: string): void {
+  try {
+    assertSafeRelativePath(record.slug, "experiment slug");
+    if (record.slug.includes("/")) throw new LabbookError("UNSAFE_PATH", `Unsafe experiment slug ${JSON.stringify(record.slug)}: a slug is one folder name.`);
+    for (const a of record.artifacts) assertLoggableFname(a.fname);
+    for (const t of record.tests) for (const a of t.artifacts ?? []) assertLoggableFname(a.fname);
+  } catch (cause) {
+    if (!isLabbookError(cause)) throw cause;
+    throw new LabbookError(
+      cause.code,
+      `Cannot merge experiment ${JSON.stringify(record.slug)} of ${path}: ${cause.message} Fix that entry in ${path} first; nothing was merged.`,
+      { path, cause },
+    );
+  }
+}
+
+/**
+ * Within one project's writers, copies of one experiment share slug and author (an edit changes
+ * last_updated_by, never author): a same-slug record by another author is another experiment.
+ */
+function identityKey(record: ExperimentRecord): string {
+  return `${record.slug}\u0000${record.author}`;
+}
+
+/**
+ * Which of `mine` each stored record is (undefined: another writer's). Slugs are not unique (two
+ * writers may log one name in the same second, as lazyscribe allows), so among records sharing a
+ * slug: first the one whose text is exactly what an experiment last saw (or sent, for one not known
+ * to be committed); then the remaining committed experiments, in file order, take the remaining
+ * records (edited by someone else since). An experiment never takes two records, so nothing multiplies.
+ */
+function matchStored(records: readonly ExperimentRecord[], texts: readonly string[] | undefined, mine: readonly Experiment[]): Array<Experiment | undefined> {
+  const bySlug = new Map<string, Experiment[]>();
+  for (const e of mine) {
+    const list = bySlug.get(identityKey(e.record));
+    if (list) list.push(e);
+    else bySlug.set(identityKey(e.record), [e]);
+  }
+  const storedBySlug = new Map<string, number[]>();
+  records.forEach((r, i) => {
+    const list = storedBySlug.get(identityKey(r));
+    if (list) list.push(i);
+    else storedBySlug.set(identityKey(r), [i]);
+  });
+  const owners: Array<Experiment | undefined> = new Array(records.length);
+  for (const [key, indexes] of storedBySlug) {
+    const own = bySlug.get(key);
+    if (!own) continue;
+    const committed = own.filter((e) => e.committed);
+    const sent = own.filter((e) => !e.committed && sentText.has(e));
+    if (indexes.length === 1 && committed.length === 1 && sent.length === 0) {
+      owners[indexes[0] as number] = committed[0];
+      continue;
+    }
+    const free = new Set(indexes);
+    const taken = new Set<Experiment>();
+    const exact = (e: Experiment, text: string | undefined) => {
+      if (text === undefined || texts === undefined) return;
+      const k = indexes.find((i) => free.has(i) && texts[i] === text);
+      if (k === undefined) return;
+      owners[k] = e;
+      free.delete(k);
+      taken.add(e);
+    };
+    for (const e of committed) exact(e, seenText.get(e));
+    for (const e of sent) exact(e, sentText.get(e));
+    const rest = committed.filter((e) => !taken.has(e));
+    const left = indexes.filter((i) => free.has(i));
+    for (let j = 0; j < Math.min(rest.length, left.length); j++) owners[left[j] as number] = rest[j];
+  }
+  return owners;
 }

@@ -481,3 +481,64 @@ export function stringifyPyJson(value: unknown, options: StringifyOptions = {}):
   write(value, step.repeat(options.level ?? 0), undefined, "");
   return out;
 }
+
+/**
+ * Where each element of a JSON array document starts and ends (`[start, end)` in `text`), found by
+ * following JSON's own rules for strings and brackets, so a nested value laid out like a top-level
+ * separator is never mistaken for one. Undefined when the text is not one balanced array of
+ * objects or arrays (scalars at the top level are not reported). One pass, no values built: it is
+ * how a save checks, cheaply, that the text it is about to commit is whole, and how the text of
+ * each experiment is taken from a file.
+ */
+export function arrayElementSpans(text: string): Array<[number, number]> | undefined {
+  const n = text.length;
+  let i = 0;
+  let c = text.charCodeAt(i);
+  while (c === 32 || c === 10 || c === 13 || c === 9) c = text.charCodeAt(++i);
+  if (c !== 91) return undefined;
+  const spans: Array<[number, number]> = [];
+  let depth = 0;
+  let start = -1;
+  let expectValue = true;
+  for (i++; i < n; i++) {
+    c = text.charCodeAt(i);
+    if (c === 32 || c === 10 || c === 13 || c === 9) continue;
+    if (c === 34) {
+      // A string: jump to its closing quote (one preceded by an even number of backslashes).
+      let j = i + 1;
+      for (;;) {
+        j = text.indexOf('"', j);
+        if (j < 0) return undefined;
+        let slashes = 0;
+        while (text.charCodeAt(j - 1 - slashes) === 92) slashes++;
+        if (slashes % 2 === 0) break;
+        j++;
+      }
+      if (depth === 0) return undefined;
+      i = j;
+    } else if (c === 123 || c === 91) {
+      if (depth === 0) {
+        if (!expectValue) return undefined;
+        start = i;
+        expectValue = false;
+      }
+      depth++;
+    } else if (c === 125 || c === 93) {
+      if (depth === 0) {
+        // The closing bracket of the document's array: nothing but whitespace may follow.
+        if (c !== 93 || (expectValue && spans.length > 0)) return undefined;
+        for (let k = i + 1; k < n; k++) {
+          const w = text.charCodeAt(k);
+          if (w !== 32 && w !== 10 && w !== 13 && w !== 9) return undefined;
+        }
+        return spans;
+      }
+      depth--;
+      if (depth === 0) spans.push([start, i + 1]);
+    } else if (depth === 0) {
+      if (c !== 44 || expectValue) return undefined;
+      expectValue = true;
+    }
+  }
+  return undefined;
+}

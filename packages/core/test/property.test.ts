@@ -105,6 +105,65 @@ describe("properties", () => {
     );
   });
 
+  it("writers sharing slugs (one name, one second; two of them one author) interleaving log, edit, save and reopen lose and duplicate nothing", async () => {
+    // Rounds in which every writer may log under one name and then all save in some order, so most
+    // runs hold several same-slug experiments per writer and lose races against each other.
+    const round = fc.record({
+      logs: fc.array(fc.constantFrom("train", "Train"), { maxLength: 2 }).chain((a) => fc.tuple(fc.constant(a), fc.nat({ max: 2 }), fc.nat({ max: 2 }))),
+      order: fc.shuffledSubarray([0, 1, 2], { minLength: 1 }),
+      edit: fc.option(fc.record({ writer: fc.integer({ min: 0, max: 2 }), pick: fc.nat() }), { nil: undefined }),
+      reopen: fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined }),
+    });
+    const toOps = (rounds: Array<typeof round extends fc.Arbitrary<infer T> ? T : never>) =>
+      rounds.flatMap((r) => {
+        const [names, w1, w2] = r.logs;
+        const ops: Op[] = [];
+        for (const [i, name] of names.entries()) ops.push({ kind: "log", writer: i === 0 ? w1 : w2, name });
+        ops.push({ kind: "log", writer: w2, name: "train" });
+        if (r.edit) ops.push({ kind: "edit", ...r.edit });
+        for (const writer of r.order) ops.push({ kind: "save", writer });
+        if (r.reopen !== undefined) ops.push({ kind: "reopen", writer: r.reopen });
+        return ops;
+      });
+    type Op =
+      | { kind: "log"; writer: number; name: string }
+      | { kind: "edit"; writer: number; pick: number }
+      | { kind: "save"; writer: number }
+      | { kind: "reopen"; writer: number };
+    await fc.assert(
+      fc.asyncProperty(fc.array(round, { maxLength: 6 }).map(toOps), async (ops) => {
+        const storage = new MemoryStorage();
+        const open = (w: number) => Project.open("project.json", { storage, author: `w${w % 2}`, mode: "w+", clock: at(0) });
+        const writers = await Promise.all([0, 1, 2].map(open));
+        const pending: Array<Set<string>> = [new Set(), new Set(), new Set()];
+        const saved = new Set<string>();
+        let n = 0;
+        for (const o of ops) {
+          const w = writers[o.writer] as Project;
+          if (o.kind === "log") {
+            const uid = `u${n++}`;
+            await w.log(o.name, (e) => e.logParameter("uid", uid));
+            pending[o.writer]?.add(uid);
+          } else if (o.kind === "edit") {
+            const e = w.experiments[o.pick % Math.max(1, w.size)];
+            // An edit changes a metric only: the uid says which experiment it is.
+            e?.logMetric("edits", (e.metrics.edits ?? 0) + 1);
+          } else if (o.kind === "save") {
+            await w.save();
+            for (const uid of pending[o.writer] ?? []) saved.add(uid);
+            pending[o.writer]?.clear();
+          } else {
+            pending[o.writer]?.clear();
+            writers[o.writer] = await open(o.writer);
+          }
+        }
+        const uids = saved.size === 0 ? [] : (await read(storage)).map((r) => String(r.parameters.uid));
+        expect([...uids].sort()).toEqual([...saved].sort());
+      }),
+      { numRuns: runs },
+    );
+  });
+
   it("merging is independent of order (records and whole projects)", async () => {
     // Copies of one experiment (same slug) as different writers may hold them.
     const copy = fc.record({

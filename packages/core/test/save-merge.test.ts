@@ -37,11 +37,20 @@ describe("save is read-merge-write", () => {
     const storage = new MemoryStorage();
     const a = await Project.open("project.json", { storage, author: "a" });
     await a.log("once", (e) => e.logMetric("x", 1));
-    const text = a.serialize();
-    // Another process committed the very same bytes (our earlier attempt that we think failed).
-    await storage.write("project.json", text);
+    // The index write lands but its answer is lost (a dropped connection): the save fails.
+    const write = storage.write.bind(storage);
+    storage.write = async (key, data, options) => {
+      storage.write = write;
+      await write(key, data, options);
+      throw new Error("connection reset");
+    };
+    await expect(a.save()).rejects.toMatchObject({ code: "SAVE_FAILED" });
+    // Another writer saves in between, so the retry re-reads and must recognise its own landed experiment.
+    const b = await Project.open("project.json", { storage, author: "b" });
+    await b.log("other", (e) => e.logMetric("x", 2));
+    await b.save();
     await a.save();
-    expect((await stored(storage)).map((r) => r.name)).toEqual(["once"]);
+    expect((await stored(storage)).map((r) => r.name)).toEqual(["once", "other"]);
   });
 
   it("a later edit in w+ wins over the stored copy and keeps artifacts only the other copy has", async () => {

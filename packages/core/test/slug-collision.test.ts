@@ -77,7 +77,7 @@ describe("experiments that share a slug never overwrite each other's artifact fi
     expect(await keys(storage)).toEqual(["project.json", `${SLUG}/${DEFAULT}`]);
   });
 
-  it("overwrite: true with the same fname still replaces the experiment's own file", async () => {
+  it("overwrite: true with the same fname writes a new file and leaves the committed one for gc", async () => {
     const storage = new MemoryStorage();
     const project = await Project.open("project.json", { storage, author: "ada", clock: sameSecond });
     await project.log("train", (e) => e.logArtifact("model", { v: 1 }, { handler: "json", fname: "model.json" }));
@@ -86,8 +86,9 @@ describe("experiments that share a slug never overwrite each other's artifact fi
     editor.get("train").logArtifact("model", { v: 2 }, { handler: "json", fname: "model.json", overwrite: true });
     editor.get("train").logArtifact("model", { v: 3 }, { handler: "json", fname: "model.json", overwrite: true });
     await editor.save();
-    expect(editor.get("train").artifacts[0]?.fname).toBe("model.json");
-    expect(await keys(storage)).toEqual(["project.json", `${SLUG}/model.json`]);
+    // The committed file is never rewritten before the index that no longer names it lands.
+    expect(editor.get("train").artifacts[0]?.fname).toBe("model-1.json");
+    expect(await keys(storage)).toEqual(["project.json", `${SLUG}/model-1.json`, `${SLUG}/model.json`]);
     const reopened = await Project.open("project.json", { storage, mode: "r" });
     expect(await reopened.get("train").loadArtifact("model")).toEqual({ v: 3 });
   });

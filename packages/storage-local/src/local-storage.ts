@@ -329,9 +329,40 @@ export class LocalStorage implements Storage {
     await this.write(to, stream);
   }
 
+  /**
+   * LOCKED for a lock nobody will ever release, so a save stops at once instead of retrying for
+   * minutes: a plain file where the lock folder goes (Python's filelock leaves `<file>.lock`), or a
+   * lock folder dated in the future (it never looks stale, so it would never be broken).
+   */
+  async #assertLockUsable(lock: string): Promise<void> {
+    let info: import("node:fs").Stats;
+    try {
+      info = await fse.lstat(lock);
+    } catch (error) {
+      if (errno(error) === "ENOENT") return;
+      throw error;
+    }
+    if (!info.isDirectory()) {
+      throw new LabbookError(
+        "LOCKED",
+        `Cannot lock ${lock.slice(0, -LOCK_SUFFIX.length)}: ${lock} is a plain file, not labbook's lock folder (Python's filelock leaves a file like it). labbook can neither take nor wait for that lock. If no process is writing the project, delete it; to share a project with Python writers see docs/interop.md.`,
+        { path: lock },
+      );
+    }
+    const ahead = info.mtimeMs - Date.now();
+    if (ahead > this.#staleLockMs) {
+      throw new LabbookError(
+        "LOCKED",
+        `Cannot lock ${lock.slice(0, -LOCK_SUFFIX.length)}: the lock folder ${lock} was last touched ${Math.round(ahead / 1000)} s in the future (${new Date(info.mtimeMs).toISOString()}), so it never goes stale and would block every save. Check this machine's clock; if no process is saving, remove the folder.`,
+        { path: lock },
+      );
+    }
+  }
+
   async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const file = this.pathOf(key);
     await fse.mkdirp(path.dirname(file));
+    await this.#assertLockUsable(`${file}${LOCK_SUFFIX}`);
     let release: () => Promise<void>;
     try {
       release = await lockfile.lock(file, {
@@ -342,6 +373,8 @@ export class LocalStorage implements Storage {
         retries: { retries: 200, factor: 1.3, minTimeout: 5, maxTimeout: 250, randomize: true },
       });
     } catch (error) {
+      // The lock may have turned into one nobody releases while we waited.
+      await this.#assertLockUsable(`${file}${LOCK_SUFFIX}`);
       throw new LabbookError("CONFLICT", `Could not lock ${this.describe(key)}: ${(error as Error).message}`, { path: this.describe(key), cause: error });
     }
     try {

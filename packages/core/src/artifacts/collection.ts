@@ -36,10 +36,12 @@ export interface ArtifactSlot {
   dirty: boolean;
   writerOptions: Record<string, unknown>;
   /**
-   * The file at `entry.fname` in the collection's folder is this artifact's own (an overwrite of a
-   * saved artifact under the same fname, or a retried save): it is replaced, not created anew.
+   * The file at `entry.fname` in the collection's folder was created for this very value by an
+   * earlier attempt of the save (its index write failed): a retry rewrites the same bytes there.
    */
   replaces?: boolean;
+  /** The first variant of `entry.fname` worth trying (an overwrite starts after the name it replaces). */
+  firstVariant?: number;
   /**
    * A merged-in artifact whose file still lives elsewhere (another project's folder): it is read
    * from there, and copied into the collection's own folder when its project saves.
@@ -57,12 +59,46 @@ export function numberedFname(fname: string, n: number): string {
   return dot > slash + 1 ? `${fname.slice(0, dot)}-${n}${fname.slice(dot)}` : `${fname}-${n}`;
 }
 
+/** n when `fname` is `requested` (0) or its n-th variant (see numberedFname); undefined otherwise. */
+export function variantNumber(requested: string, fname: string): number | undefined {
+  if (fname === requested) return 0;
+  const slash = requested.lastIndexOf("/");
+  const dot = requested.lastIndexOf(".");
+  const [stem, suffix] = dot > slash + 1 ? [requested.slice(0, dot), requested.slice(dot)] : [requested, ""];
+  if (!fname.startsWith(`${stem}-`) || !fname.endsWith(suffix)) return undefined;
+  const digits = fname.slice(stem.length + 1, fname.length - suffix.length);
+  return /^[1-9]\d{0,8}$/.test(digits) ? Number(digits) : undefined;
+}
+
 /** How many variant names a new artifact file tries before SAVE_FAILED. */
 const MAX_FNAME_TRIES = 1000;
 
 /** The default file name lazyscribe gives an artifact. */
 export function defaultFname(name: string, createdAt: Date, suffix: string): string {
   return `${slugify(name)}-${formatCompact(createdAt)}.${suffix}`;
+}
+
+/**
+ * Names storages keep for themselves: a lock (`<index>.lock`, a folder on local disk) and a temp
+ * file of a write under way (`*.lbtmp`). An artifact under such a name would be hidden from
+ * listings, taken for a killed writer's leftover and deleted by gc, or block a lock.
+ */
+const RESERVED_SUFFIXES = [".lock", ".lbtmp"];
+
+/** What logging checks of an artifact file name: it stays in its folder and is not a name storages keep. */
+export function assertLoggableFname(fname: string): void {
+  assertSafeRelativePath(fname, "artifact file name");
+  assertNotReserved(fname);
+}
+
+function assertNotReserved(fname: string): void {
+  const part = fname.split("/").find((p) => RESERVED_SUFFIXES.some((suffix) => p.toLowerCase().endsWith(suffix)));
+  if (part === undefined) return;
+  throw new LabbookError(
+    "ARTIFACT_LOG",
+    `Artifact file name ${JSON.stringify(fname)} is refused: "${part}" ends in ${RESERVED_SUFFIXES.join(" or ")}, which storages keep for lock files and temp files of writes under way. Choose another fname.`,
+    { path: fname },
+  );
 }
 
 /** Build a new, unsaved artifact slot. */
@@ -77,7 +113,7 @@ export function createSlot(
     throw new LabbookError("ARTIFACT_LOG", "An artifact needs a non-empty name.");
   }
   const fname = options.fname ?? defaultFname(name, createdAt, handler.suffix);
-  assertSafeRelativePath(fname, "artifact file name");
+  assertLoggableFname(fname);
   const entry: ArtifactEntry = {
     ...(handler.entryFields?.(value) ?? {}),
     created_at: formatDate(createdAt),
@@ -273,10 +309,11 @@ export class ArtifactCollection {
           `${owner} already has an artifact named "${slot.entry.name}". Use another name or pass { overwrite: true } to replace it.`,
         );
       }
-      const previous = this.slots[index] as ArtifactSlot;
-      // Same fname as a file this artifact already owns here: replace it; anything else is a new file.
-      const owned = previous.dirty ? previous.replaces === true : previous.source === undefined;
-      if (owned && previous.entry.fname === slot.entry.fname) slot.replaces = true;
+      // The new value always goes to a new file (a free variant of its name): the file the previous
+      // value is in may be named by a committed index until the next one lands, so it is never
+      // rewritten; it is left for gc. Trying from the next variant on keeps repeated overwrites at one try.
+      const previous = variantNumber(slot.entry.fname, (this.slots[index] as ArtifactSlot).entry.fname);
+      if (previous !== undefined) slot.firstVariant = previous + 1;
       this.slots[index] = slot;
     } else {
       this.slots.push(slot);
@@ -344,7 +381,8 @@ export class ArtifactCollection {
     const { storage } = context;
     const requested = slot.entry.fname;
     const conditional = storage.capabilities.conditionalWrites;
-    for (let n = 0; n < MAX_FNAME_TRIES; n++) {
+    const first = slot.firstVariant ?? 0;
+    for (let n = first; n < first + MAX_FNAME_TRIES; n++) {
       const fname = n === 0 ? requested : numberedFname(requested, n);
       const key = joinKey(this.folder(), fname);
       if (!conditional && (await storage.stat(key)) !== undefined) continue;
