@@ -61,6 +61,7 @@ export {
   type Storage,
   type StorageCapabilities,
   toBytes,
+  tooLargeError,
   type WriteOptions,
   type WriteResult,
 } from "./storage.js";
