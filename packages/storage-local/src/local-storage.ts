@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { type BigIntStats, constants, createWriteStream } from "node:fs";
-import { type FileHandle, open, readdir, readlink, realpath, unlink } from "node:fs/promises";
+import { access, type FileHandle, open, readdir, readlink, realpath, unlink } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import {
@@ -54,6 +54,22 @@ function kindOf(stat: BigIntStats): string {
 function inside(root: string, file: string): boolean {
   const rel = path.relative(root, file);
   return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
+}
+
+/**
+ * Node's recursive mkdir reports ENOENT when a read-only file system refuses a folder, which reads as
+ * "no file". Ask the nearest existing folder why, so the message says read-only (or no permission).
+ */
+async function folderError(dir: string, error: unknown): Promise<unknown> {
+  if (errno(error) !== "ENOENT") return error;
+  let existing = path.dirname(dir);
+  while (!(await fse.pathExists(existing)) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  try {
+    await access(existing, constants.W_OK);
+  } catch (why) {
+    return Object.assign(new Error(`cannot create folder ${dir}: ${(why as Error).message}`), { code: errno(why), cause: error });
+  }
+  return error;
 }
 
 /**
@@ -125,6 +141,28 @@ export class LocalStorage implements Storage {
     if (error instanceof LabbookError) throw error;
     if (code === "ENOENT") throw new LabbookError("NOT_FOUND", `No file at ${where}.`, { path: where, cause: error });
     if (code === "EISDIR") throw new LabbookError("NOT_FOUND", `${where} is a folder, not a file.`, { path: where, cause: error });
+    if (code === "EROFS") {
+      throw new LabbookError(
+        "STORAGE",
+        `Could not ${action} ${where}: the file system is mounted read-only (EROFS). Open it read-only, or use a writable location.`,
+        {
+          path: where,
+          cause: error,
+        },
+      );
+    }
+    if (code === "EACCES" || code === "EPERM") {
+      throw new LabbookError("STORAGE", `Could not ${action} ${where}: permission denied (${code}). Check the owner and mode of the file and its folder.`, {
+        path: where,
+        cause: error,
+      });
+    }
+    if (code === "ENOSPC" || code === "EDQUOT") {
+      throw new LabbookError("STORAGE", `Could not ${action} ${where}: the disk is full (${code}); nothing was replaced. Free some space and retry.`, {
+        path: where,
+        cause: error,
+      });
+    }
     throw new LabbookError("STORAGE", `Could not ${action} ${where}: ${(error as Error).message}`, { path: where, cause: error });
   }
 
@@ -228,7 +266,11 @@ export class LocalStorage implements Storage {
 
   async #ensureFolder(dir: string): Promise<void> {
     if (this.#folders.has(dir)) return;
-    await fse.mkdirp(dir);
+    try {
+      await fse.mkdirp(dir);
+    } catch (error) {
+      throw await folderError(dir, error);
+    }
     this.#folders.add(dir);
   }
 

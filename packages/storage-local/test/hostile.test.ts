@@ -46,7 +46,10 @@ function mkfifo(file: string): void {
  * Run `body` (an async function body using LocalStorage and Project) in a child process that is
  * killed after 20 s; it prints one JSON line with the error code and message, and its peak memory.
  */
-function isolated(body: string): { result: { code?: string; message?: string; ok?: boolean; rssMb: number }; timedOut: boolean } {
+function isolated(
+  body: string,
+  options: { readOnlyMount?: string } = {},
+): { result: { code?: string; message?: string; ok?: boolean; rssMb: number }; timedOut: boolean } {
   const script = `
 import { LocalStorage } from "@labbook/storage-local";
 import { Project } from "@labbook/core";
@@ -55,7 +58,12 @@ try { await (async () => { ${body} })(); out = { ok: true }; } catch (e) { out =
 out.rssMb = Math.round(process.resourceUsage().maxRSS / 1024);
 console.log(JSON.stringify(out));
 process.exit(0);`;
-  const child = spawnSync(process.execPath, ["--import", tsx, "--conditions=@labbook/source", "--no-warnings", "--input-type=module", "-e", script], {
+  const node = [process.execPath, "--import", tsx, "--conditions=@labbook/source", "--no-warnings", "--input-type=module", "-e", script];
+  // A read-only mount in a private mount namespace (unshare -rm works as root and as a plain user): nothing leaks out.
+  const [command, ...args] = options.readOnlyMount
+    ? ["unshare", "-rm", "sh", "-c", 'mount -t tmpfs -o ro tmpfs "$0" && exec "$@"', options.readOnlyMount, ...node]
+    : node;
+  const child = spawnSync(command as string, args, {
     cwd: packageDir,
     timeout: 20_000,
     killSignal: "SIGKILL",
@@ -118,6 +126,30 @@ describe("index reads refuse files that are not regular files", () => {
     expect((await rejection(storage.read("big.json", { maxBytes: 10 }))).code).toBe("INVALID_FORMAT");
     expect((await rejection(storage.readStream("big.json", { maxBytes: 10 }))).code).toBe("INVALID_FORMAT");
     expect((await storage.readVersioned("big.json", { maxBytes: 5000 })).data.byteLength).toBe(5000);
+  });
+});
+
+describe("a read-only mount", () => {
+  it("is reported as read-only, not as a missing file, both for a new folder and an existing one", async () => {
+    const mount = path.join(root, "ro");
+    await mkdir(mount);
+    const { result, timedOut } = isolated(
+      `
+      const codes = [];
+      const mount = process.env.HOSTILE_ROOT + "/ro";
+      const project = await Project.open("project.json", { storage: new LocalStorage(mount), mode: "w" });
+      await project.log("run", (e) => { e.logArtifact("weights", { a: 1 }, { handler: "json" }); });
+      for (const f of [() => project.save(), () => new LocalStorage(mount).write("index.json", "[]")]) {
+        try { await f(); codes.push("none"); } catch (e) { codes.push(e.code + ": " + e.message); }
+      }
+      throw Object.assign(new Error(codes.join(" || ")), { code: "LIST" });`,
+      { readOnlyMount: mount },
+    );
+    expect(timedOut).toBe(false);
+    const [save, write] = (result.message as string).split(" || ");
+    expect(save).toMatch(/^(STORAGE|SAVE_FAILED): .*read-only/);
+    expect(save).not.toMatch(/No file at/);
+    expect(write).toMatch(/^STORAGE: Could not write .*index\.json: the file system is mounted read-only \(EROFS\)/);
   });
 });
 
