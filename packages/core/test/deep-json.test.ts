@@ -57,6 +57,27 @@ describe("nesting depth", () => {
     expect((error as Error).message).toContain("memory://project.json");
   });
 
+  it("logging parameters nested 5000 deep fails to save with a typed error and leaves the stored file alone", async () => {
+    const storage = new MemoryStorage();
+    const project = await Project.open("project.json", { storage, mode: "w" });
+    await project.log("ok", () => {});
+    await project.save();
+    const before = new TextDecoder().decode(await storage.read("project.json"));
+    let value: unknown = 1;
+    for (let i = 0; i < 5000; i++) value = { a: value };
+    const again = await Project.open("project.json", { storage, mode: "a" });
+    await again.log("deep", (e) => {
+      e.logParameter("p", value as never);
+    });
+    const error = await again.save().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isLabbookError(error, "SAVE_FAILED")).toBe(true);
+    expect((error as Error).message).toMatch(/nested more than 1000 levels/);
+    expect(new TextDecoder().decode(await storage.read("project.json"))).toBe(before);
+  });
+
   it("writing a value nested 5000 deep throws a TypeError, not a stack overflow", () => {
     let value: unknown = 1;
     for (let i = 0; i < 5000; i++) value = { a: value };

@@ -57,7 +57,7 @@ export interface S3StorageOptions {
   /** Milliseconds to wait for a connection to the endpoint (default 10 000; 0 waits forever). Ignored with `client`. */
   connectionTimeout?: number | undefined;
   /**
-   * Milliseconds a request may wait with no byte from the server (default 60 000; 0 waits forever).
+   * Milliseconds a request may wait with no byte from the server (default 30 000; 0 waits forever).
    * A long transfer is fine as long as data flows. Ignored with `client`. A timeout is retried like
    * any network failure (the SDK's `maxAttempts`, 3), then fails with a STORAGE error naming the endpoint.
    */
@@ -66,7 +66,7 @@ export interface S3StorageOptions {
 
 /** Default timeouts, so an endpoint that accepts connections but never answers cannot hang a caller. */
 export const DEFAULT_S3_CONNECTION_TIMEOUT = 10_000;
-export const DEFAULT_S3_REQUEST_TIMEOUT = 60_000;
+export const DEFAULT_S3_REQUEST_TIMEOUT = 30_000;
 
 /**
  * Refuse bucket names outside S3's naming rules (3-63 characters of a-z, 0-9, "." and "-", starting
