@@ -74,26 +74,28 @@ async function folderError(dir: string, error: unknown): Promise<unknown> {
 
 /**
  * The real path of `file`, following every symlink, also when the file (or a folder of it) does not
- * exist yet or is a dangling link: the part that exists is resolved, the rest appended.
+ * exist yet or is a dangling link: the part that exists is resolved, the rest appended. Two system
+ * calls in the common case (realpath of the folder, readlink of the name).
  */
 async function resolveReal(file: string, hops = 0): Promise<string> {
+  const parent = path.dirname(file);
+  if (parent === file) return file;
+  let realParent: string;
   try {
-    return await realpath(file);
+    realParent = await realpath(parent);
   } catch (error) {
     if (errno(error) !== "ENOENT" && errno(error) !== "ENOTDIR") throw error;
+    realParent = await resolveReal(parent, hops);
   }
-  let link: string | undefined;
+  const candidate = path.join(realParent, path.basename(file));
+  let link: string;
   try {
-    link = await readlink(file);
+    link = await readlink(candidate);
   } catch {
-    // not a link (EINVAL) or not there (ENOENT)
+    return candidate; // not a link (EINVAL) or not there yet (ENOENT)
   }
-  if (link !== undefined) {
-    if (hops >= 40) throw new LabbookError("UNSAFE_PATH", `Too many levels of symbolic links at ${file}.`, { path: file });
-    return resolveReal(path.resolve(path.dirname(file), link), hops + 1);
-  }
-  const parent = path.dirname(file);
-  return parent === file ? file : path.join(await resolveReal(parent, hops), path.basename(file));
+  if (hops >= 40) throw new LabbookError("UNSAFE_PATH", `Too many levels of symbolic links at ${file}.`, { path: file });
+  return resolveReal(path.resolve(realParent, link), hops + 1);
 }
 
 /**
