@@ -318,8 +318,9 @@ export class LocalStorage implements Storage {
       return { temp, size };
     } catch (error) {
       await unlink(temp).catch(() => {});
-      // The folder may have been removed behind our back; forget it so the next write makes it again.
+      // The folder may have been removed behind our back; forget it so the next write makes (and checks) it again.
       this.#folders.delete(path.dirname(file));
+      this.#realDirs.clear();
       throw error;
     }
   }
@@ -346,10 +347,29 @@ export class LocalStorage implements Storage {
    * then replaces the link's target, as Python lazyscribe's open(path, "w") does.
    */
   async #writeTarget(key: string, file: string): Promise<string> {
-    const real = await resolveReal(file);
-    if (real !== file && key.includes("/")) await this.#assertInside(key, real, "write");
+    // The folder's real path is resolved and checked once per instance (it is as exposed to a later
+    // swap as a fresh check would be); the name itself is checked on every write (one readlink).
+    const dir = path.dirname(file);
+    let realDir = this.#realDirs.get(dir);
+    if (realDir === undefined) {
+      realDir = await resolveReal(dir);
+      if (realDir !== dir && key.includes("/")) await this.#assertInside(key, realDir, "write");
+      this.#realDirs.set(dir, realDir);
+    }
+    const candidate = path.join(realDir, path.basename(file));
+    let link: string;
+    try {
+      link = await readlink(candidate);
+    } catch {
+      return candidate; // not a link, or not there yet
+    }
+    const real = await resolveReal(path.resolve(realDir, link));
+    if (key.includes("/")) await this.#assertInside(key, real, "write");
     return real;
   }
+
+  /** Folders whose real path was resolved and checked, by the path a key gives them. */
+  readonly #realDirs = new Map<string, string>();
 
   async #assertInside(key: string, real: string, what: string): Promise<void> {
     this.#realRoot ??= resolveReal(this.root);
