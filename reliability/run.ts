@@ -10,16 +10,14 @@
  * The totals written/found/lost/duplicated add up every
  * concurrency scenario (projects and repositories, local and S3); `details` has each one.
  */
-import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { startMoto } from "../tooling/testing/src/index.js";
-import { reliabilityDir, repoRoot, type StorageSpec } from "./common.js";
+import { reliabilityDir, type StorageSpec } from "./common.js";
 import { faultsRepositoryS3, faultsS3 } from "./faults.js";
 import { overwriteCrashLocal, sameSlugLocal } from "./loss.js";
-import { concurrency, concurrencyLocal, concurrencyRepository, crashLocal, tempDir } from "./scenarios.js";
+import { badInputCases, concurrency, concurrencyLocal, concurrencyRepository, crashLocal, tempDir } from "./scenarios.js";
 
 const setting = (name: string, fallback: number): number => Number(process.env[`LABBOOK_RELIABILITY_${name}`] ?? fallback);
 const writers = setting("WRITERS", 8);
@@ -30,28 +28,6 @@ const repoPerWriter = setting("REPO_PER_WRITER", 250);
 const s3RepoPerWriter = setting("S3_REPO_PER_WRITER", 100);
 const faultSaves = setting("FAULT_SAVES", 40);
 const faultRate = setting("FAULT_RATE", 0.2);
-
-/** Run the bad-input and property test files through vitest and count the cases that passed. */
-function badInputCases(): { passed: number; failed: number; properties: number } {
-  const out = path.join(tmpdir(), `labbook-bad-inputs-${process.pid}.json`);
-  try {
-    execFileSync(
-      "pnpm",
-      ["exec", "vitest", "run", "--project", "core", "test/bad-input.test.ts", "test/property.test.ts", "--reporter=json", `--outputFile=${out}`],
-      { cwd: repoRoot, stdio: "ignore", env: { ...process.env, LABBOOK_PROPERTY_RUNS: "500" } },
-    );
-  } catch {
-    // Failures are counted from the report below.
-  }
-  const report = JSON.parse(readFileSync(out, "utf8")) as { testResults: Array<{ name: string; assertionResults: Array<{ status: string }> }> };
-  const count = (file: string, status: string) =>
-    report.testResults.filter((f) => f.name.endsWith(file)).reduce((n, f) => n + f.assertionResults.filter((a) => a.status === status).length, 0);
-  return {
-    passed: count("bad-input.test.ts", "passed"),
-    failed: count("bad-input.test.ts", "failed") + count("property.test.ts", "failed"),
-    properties: count("property.test.ts", "passed"),
-  };
-}
 
 const local = await concurrencyLocal({ writers, perWriter });
 const crash = await crashLocal({ trials });

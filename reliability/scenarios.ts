@@ -2,14 +2,15 @@
  * The reliability scenarios, shared by the CI tests (short settings) and `pnpm reliability` (full
  * settings). Each returns figures; none decides pass or fail itself, so the tests assert on them.
  */
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { dirnameKey, joinKey, parsePyJson, projectFileSchema, repositoryFileSchema, type Storage, validateFile } from "../packages/core/src/index.js";
 import { LocalStorage } from "../packages/storage-local/src/index.js";
-import { checkStored, exited, openStorage, type StorageSpec, startWorker, tally } from "./common.js";
+import { checkStored, exited, openStorage, repoRoot, type StorageSpec, startWorker, tally } from "./common.js";
 import type { RepoWorkerArgs } from "./repo-worker.js";
 import type { WorkerArgs } from "./worker.js";
 
@@ -305,4 +306,41 @@ export async function crashLocal(options: { trials: number; maxDelayMs?: number;
     if (!options.root) await rm(root, { recursive: true, force: true });
   }
   return figures;
+}
+
+/**
+ * Hostile inputs and places (issue 13): FIFOs and devices as index files, symlinks out of a project,
+ * silent S3 endpoints, bucket names that are paths, planted --out symlinks, deep nesting, huge
+ * filters, terminal control characters. Each passing case counts as a bad input handled.
+ */
+export const HOSTILE_INPUT_TESTS = [
+  "packages/core/test/deep-json.test.ts",
+  "packages/storage-local/test/hostile.test.ts",
+  "packages/storage-s3/test/hostile.test.ts",
+  "packages/labbook/test/cli-hostile.test.ts",
+];
+
+/** Run the bad-input, hostile-input and property test files through vitest and count the cases that passed. */
+export function badInputCases(options: { propertyRuns?: number } = {}): { passed: number; failed: number; properties: number } {
+  const out = path.join(tmpdir(), `labbook-bad-inputs-${process.pid}.json`);
+  const badInputFiles = ["packages/core/test/bad-input.test.ts", ...HOSTILE_INPUT_TESTS];
+  try {
+    execFileSync("pnpm", ["exec", "vitest", "run", ...badInputFiles, "packages/core/test/property.test.ts", "--reporter=json", `--outputFile=${out}`], {
+      cwd: repoRoot,
+      stdio: "ignore",
+      env: { ...process.env, LABBOOK_PROPERTY_RUNS: String(options.propertyRuns ?? 500) },
+    });
+  } catch {
+    // Failures are counted from the report below.
+  }
+  const report = JSON.parse(readFileSync(out, "utf8")) as { testResults: Array<{ name: string; assertionResults: Array<{ status: string }> }> };
+  const count = (files: string[], status: string) =>
+    report.testResults
+      .filter((f) => files.some((file) => f.name.endsWith(file)))
+      .reduce((n, f) => n + f.assertionResults.filter((a) => a.status === status).length, 0);
+  return {
+    passed: count(badInputFiles, "passed"),
+    failed: count([...badInputFiles, "packages/core/test/property.test.ts"], "failed"),
+    properties: count(["packages/core/test/property.test.ts"], "passed"),
+  };
 }

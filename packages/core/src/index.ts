@@ -35,7 +35,7 @@ export { MemoryStorage } from "./memory-storage.js";
 export { mergeExperimentRecords } from "./merge.js";
 export { forEachLimit } from "./parallel.js";
 export { DEFAULT_MAX_INDEX_BYTES, type ExperimentRow, PROJECT_MODES, Project, type ProjectMode, type ProjectOptions, type SaveResult } from "./project.js";
-export { cloneJson, type JsonValue, markFloat, parsePyJson, pyFloatRepr, type StringifyOptions, stringifyPyJson } from "./pyjson.js";
+export { cloneJson, type JsonValue, MAX_JSON_DEPTH, markFloat, parsePyJson, pyFloatRepr, type StringifyOptions, stringifyPyJson } from "./pyjson.js";
 export {
   type ArtifactEntry,
   artifactEntrySchema,
@@ -62,6 +62,7 @@ export {
   type Storage,
   type StorageCapabilities,
   toBytes,
+  tooLargeError,
   type WriteOptions,
   type WriteResult,
 } from "./storage.js";

@@ -7,6 +7,7 @@ import {
   type Storage,
   type StorageCapabilities,
   toBytes,
+  tooLargeError,
   type WriteOptions,
   type WriteResult,
 } from "./storage.js";
@@ -43,14 +44,21 @@ export class MemoryStorage implements Storage {
     return entry;
   }
 
+  private bounded(key: string, options: ReadOptions | undefined): Entry {
+    const entry = this.get(key);
+    const max = options?.maxBytes;
+    if (max !== undefined && entry.data.byteLength > max) throw tooLargeError(this.describe(key), entry.data.byteLength, max);
+    return entry;
+  }
+
   async read(key: string, options?: ReadOptions): Promise<Uint8Array> {
-    const data = this.get(key).data.slice();
+    const data = this.bounded(key, options).data.slice();
     options?.onProgress?.({ bytes: data.byteLength, total: data.byteLength });
     return data;
   }
 
-  async readVersioned(key: string): Promise<{ data: Uint8Array; version: string }> {
-    const entry = this.get(key);
+  async readVersioned(key: string, options?: ReadOptions): Promise<{ data: Uint8Array; version: string }> {
+    const entry = this.bounded(key, options);
     return { data: entry.data.slice(), version: entry.version };
   }
 

@@ -199,7 +199,7 @@ export class Project implements Iterable<Experiment> {
       // Refuse an oversized file before reading it, so a huge index fails with a typed error, not an OOM.
       const info = await this.storage.stat(this.location);
       if (info !== undefined) this.#assertIndexSize(info.size);
-      stored = await this.storage.readVersioned(this.location);
+      stored = await this.storage.readVersioned(this.location, { maxBytes: this.#maxIndexBytes });
     } catch (error) {
       if (isLabbookError(error, "NOT_FOUND")) return undefined;
       throw error;

@@ -77,13 +77,47 @@ export function cloneJson<T>(value: T): T {
 // Array-index-like keys too: JSON.parse would reorder them.
 const NEEDS_SLOW_PATH = /NaN|Infinity|\d\.0+(?![0-9])|\d[eE]|\d{16}|"\d+"\s*:/;
 
+/**
+ * Arrays and objects nest at most this deep. Python's json cannot read deeper documents (its
+ * recursion limit), and labbook's own recursive code (validation, copies, writers, the command's
+ * renderers) stays far from the stack limit.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+function tooDeep(path: string | undefined, where: string): LabbookError {
+  return new LabbookError(
+    "INVALID_FORMAT",
+    `${path ?? "JSON"} nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep${where}; Python's json cannot read it either. Store such values as artifacts.`,
+    { path },
+  );
+}
+
+/** Throws when a parsed value nests deeper than MAX_JSON_DEPTH; the recursion itself stops at the bound. */
+function checkDepth(value: unknown, depth: number, path: string | undefined): void {
+  if (depth > MAX_JSON_DEPTH) throw tooDeep(path, "");
+  if (Array.isArray(value)) {
+    for (const item of value) if (typeof item === "object" && item !== null) checkDepth(item, depth + 1, path);
+  } else {
+    for (const key in value as object) {
+      const item = (value as Record<string, unknown>)[key];
+      if (typeof item === "object" && item !== null) checkDepth(item, depth + 1, path);
+    }
+  }
+}
+
 /** Parse JSON as Python writes it. Throws INVALID_FORMAT with the position of the first error. */
 export function parsePyJson(text: string, path?: string): JsonValue {
   if (!NEEDS_SLOW_PATH.test(text)) {
+    let value: JsonValue | undefined;
     try {
-      return JSON.parse(text) as JsonValue;
+      value = JSON.parse(text) as JsonValue;
     } catch {
       // fall through: the slow parser gives a precise message
+    }
+    if (value !== undefined) {
+      // JSON.parse has no depth limit; one bounded walk (a few ms for 20 MB) keeps the rest of labbook safe.
+      if (typeof value === "object" && value !== null) checkDepth(value, 1, path);
+      return value;
     }
   }
   return new Parser(text, path).parseDocument();
@@ -91,6 +125,7 @@ export function parsePyJson(text: string, path?: string): JsonValue {
 
 class Parser {
   private i = 0;
+  private depth = 0;
   constructor(
     private readonly s: string,
     private readonly path: string | undefined,
@@ -121,9 +156,12 @@ class Parser {
     const c = this.s[this.i];
     switch (c) {
       case "{":
-        return this.object();
-      case "[":
-        return this.array();
+      case "[": {
+        if (++this.depth > MAX_JSON_DEPTH) this.fail(`arrays and objects nested more than ${MAX_JSON_DEPTH} levels deep (Python's json cannot read it either)`);
+        const v = c === "{" ? this.object() : this.array();
+        this.depth--;
+        return v;
+      }
       case '"':
         return this.string();
       case "t":
@@ -436,6 +474,9 @@ export function stringifyPyJson(value: unknown, options: StringifyOptions = {}):
       return;
     }
     if (seen.has(v)) throw new TypeError("Circular reference detected");
+    // `seen` holds the containers being written, so its size is the depth.
+    if (seen.size >= MAX_JSON_DEPTH)
+      throw new TypeError(`Value nested more than ${MAX_JSON_DEPTH} levels deep is not JSON serializable (Python's json cannot read it)`);
     const inner = indent === undefined ? "" : pad + step;
     const open = indent === undefined ? "" : `\n${inner}`;
     const sep = indent === undefined ? ", " : `,\n${inner}`;

@@ -44,6 +44,11 @@ export interface WriteOptions {
 
 export interface ReadOptions {
   readonly onProgress?: (progress: Progress) => void;
+  /**
+   * Refuse (INVALID_FORMAT) an object bigger than this many bytes before reading it, and stop
+   * reading if it grows past it. Index reads pass their size limit so no read can grow without bound.
+   */
+  readonly maxBytes?: number | undefined;
 }
 
 export interface WriteResult {
@@ -66,7 +71,7 @@ export interface Storage {
   /** Whole object. NOT_FOUND when missing. */
   read(key: string, options?: ReadOptions): Promise<Uint8Array>;
   /** Whole object with its version token, for read-modify-write. NOT_FOUND when missing. */
-  readVersioned(key: string): Promise<{ data: Uint8Array; version: string }>;
+  readVersioned(key: string, options?: ReadOptions): Promise<{ data: Uint8Array; version: string }>;
   /** The object as a stream of chunks. NOT_FOUND when missing. */
   readStream(key: string, options?: ReadOptions): Promise<AsyncIterable<Uint8Array>>;
   /** Write bytes, a string (UTF-8) or a stream, atomically. CONFLICT when a condition fails. */
@@ -123,6 +128,15 @@ export function assertSafeRelativePath(name: string, what: string): void {
       },
     );
   }
+}
+
+/** The INVALID_FORMAT error for an object over a read's `maxBytes`; adapters throw it before reading. */
+export function tooLargeError(where: string, size: number, maxBytes: number): LabbookError {
+  return new LabbookError(
+    "INVALID_FORMAT",
+    `${where} is ${size} bytes or more, over the ${maxBytes}-byte limit for this file; it was not read. If it is really an index, raise the limit (option maxIndexBytes).`,
+    { path: where },
+  );
 }
 
 /** Join key parts with "/", skipping empty ones ("" is the storage root). */

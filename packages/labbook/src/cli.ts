@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import { cliContext } from "./cli/output.js";
+import { cliContext, escapeControls } from "./cli/output.js";
 
 const EXIT_OK = 0;
 const EXIT_ERROR = 1;
@@ -196,7 +196,29 @@ function debugRequested(): boolean {
   return program.opts().debug === true || process.argv.includes("--debug");
 }
 
+/** Print an error: its message and code, or with --debug its stack and cause; never a stack without --debug. */
+function report(error: unknown): Error & { code?: unknown } {
+  const err = (error instanceof Error ? error : new Error(String(error))) as Error & { code?: unknown };
+  if (debugRequested()) {
+    console.error(err.stack ?? String(err));
+    if (err.cause) console.error("Caused by:", err.cause);
+  } else {
+    const code = err.name === "LabbookError" && typeof err.code === "string" ? ` [${err.code}]` : "";
+    const message = `labbook: ${err.message ?? String(err)}${code}`;
+    // Messages quote names from files; on a terminal their control characters are shown, not obeyed.
+    console.error(process.stderr.isTTY ? escapeControls(message) : message);
+  }
+  return err;
+}
+
 async function main(): Promise<number> {
+  // Failures outside the command's promise (a stream's late error) are reported the same way.
+  const crash = (error: unknown) => {
+    report(error);
+    process.exit(EXIT_ERROR);
+  };
+  process.on("uncaughtException", crash);
+  process.on("unhandledRejection", crash);
   // `labbook ls … | head` closes the pipe early; that is not an error.
   process.stdout.on("error", (error: NodeJS.ErrnoException) => {
     if (error.code === "EPIPE") process.exit(EXIT_OK);
@@ -210,14 +232,7 @@ async function main(): Promise<number> {
       // Help and version "errors" are fine; everything else commander reports is bad usage.
       return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
-    const err = error as Error & { code?: unknown };
-    if (debugRequested()) {
-      console.error(err.stack ?? String(err));
-      if (err.cause) console.error("Caused by:", err.cause);
-    } else {
-      const code = err.name === "LabbookError" && typeof err.code === "string" ? ` [${err.code}]` : "";
-      console.error(`labbook: ${err.message ?? String(err)}${code}`);
-    }
+    const err = report(error);
     if (err.name === "UsageError") {
       console.error("(run with --help for usage)");
       return EXIT_USAGE;

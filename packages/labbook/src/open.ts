@@ -1,6 +1,6 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { LabbookError, Project, type ProjectMode, type ProjectOptions, type Storage } from "@labbook/core";
+import { isLabbookError, LabbookError, Project, type ProjectMode, type ProjectOptions, type Storage } from "@labbook/core";
 import { LocalStorage } from "@labbook/storage-local";
 import type { S3StorageOptions } from "@labbook/storage-s3";
 
@@ -27,6 +27,21 @@ export type OpenProjectOptions = Omit<ProjectOptions, "storage"> & {
   s3?: S3LocationOptions;
 };
 
+/**
+ * LABBOOK_S3_TIMEOUT (seconds, e.g. 5 or 0.5) sets both S3 timeouts for locations opened here, the
+ * way the labbook command gets them; options passed in code win.
+ */
+function timeoutsFromEnv(): S3LocationOptions {
+  const raw = process.env.LABBOOK_S3_TIMEOUT;
+  if (raw === undefined || raw.trim() === "") return {};
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    throw new LabbookError("INVALID_ARGUMENT", `LABBOOK_S3_TIMEOUT must be a number of seconds (for example 5 or 0.5), not ${JSON.stringify(raw)}.`);
+  }
+  const ms = Math.round(seconds * 1000);
+  return { connectionTimeout: ms, requestTimeout: ms };
+}
+
 /** s3://bucket/prefix/file.json → S3Storage rooted at prefix; the AWS SDK is loaded only now. */
 async function resolveS3(location: string, defaultFile: string, options: ResolveOptions): Promise<ResolvedLocation> {
   const match = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(location);
@@ -51,7 +66,13 @@ async function resolveS3(location: string, defaultFile: string, options: Resolve
       },
     );
   }
-  const storage = new S3Storage({ ...options.s3, bucket, prefix });
+  let storage: InstanceType<typeof S3Storage>;
+  try {
+    storage = new S3Storage({ ...timeoutsFromEnv(), ...options.s3, bucket, prefix });
+  } catch (cause) {
+    if (!isLabbookError(cause, "INVALID_ARGUMENT")) throw cause;
+    throw new LabbookError("INVALID_ARGUMENT", `Cannot open ${location}: ${cause.message}`, { path: location, cause });
+  }
   // Writers learn now, not at the first save, whether the server really honours conditional writes.
   // Without a mode the probe waits for the first conditional write (read-only credentials cannot probe).
   if (options.mode !== undefined && options.mode !== "r") await storage.probe();

@@ -102,7 +102,8 @@ export async function dependencyGraph(project: Project, options: DependencyGraph
       }
       return await from.openUpstream(reference, experiment);
     } catch (error) {
-      if (isLabbookError(error, "MISSING_DEPENDENCY")) return error;
+      // One upstream that cannot be opened (a plain file, a pipe, a malformed index) is that dependency's problem, not the listing's.
+      if (isLabbookError(error)) return error;
       throw error;
     }
   };

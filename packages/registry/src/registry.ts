@@ -1,6 +1,16 @@
-import { readFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
 import path from "node:path";
-import { type DependencyReference, type DependencyResolver, isLabbookError, LabbookError, Project, resolveRelativeKey, type Storage } from "@labbook/core";
+import {
+  type DependencyReference,
+  type DependencyResolver,
+  isLabbookError,
+  LabbookError,
+  Project,
+  resolveRelativeKey,
+  type Storage,
+  tooLargeError,
+} from "@labbook/core";
 import { checkStorageOptions, parseRegistryFile, type RegistryEntry, type RegistryFile, type StorageOptions } from "./registry-file.js";
 
 /** What a registry passes when it opens a project location. */
@@ -48,6 +58,40 @@ interface Entry<T> {
   value?: Promise<T> | undefined;
   /** The value once known (given as an object, or opened). */
   opened?: T;
+}
+
+/** A registry file lists names and locations; anything bigger than this is not one. */
+const MAX_REGISTRY_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The registry file's text, refusing anything that is not a regular file (a FIFO would block the
+ * read forever, /dev/zero never ends) and anything over MAX_REGISTRY_BYTES, before reading.
+ */
+async function readRegistryText(file: string): Promise<string> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (cause) {
+    throw new LabbookError("NOT_FOUND", `Cannot read registry file ${file}: ${(cause as Error).message}`, { path: file, cause });
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) {
+      throw new LabbookError(
+        "INVALID_FORMAT",
+        `Registry file ${file} is not a regular file (a folder, pipe or device); name the labbook.registry.json file itself.`,
+        {
+          path: file,
+        },
+      );
+    }
+    if (stat.size > MAX_REGISTRY_BYTES) throw tooLargeError(file, stat.size, MAX_REGISTRY_BYTES);
+    const bytes = Buffer.alloc(stat.size);
+    const { bytesRead } = await handle.read(bytes, 0, stat.size, 0);
+    return bytes.subarray(0, bytesRead).toString("utf8");
+  } finally {
+    await handle.close();
+  }
 }
 
 const URL_PATTERN = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//;
@@ -110,12 +154,7 @@ export class Registry<R = unknown> implements DependencyResolver {
    * file. INVALID_FORMAT when it does not validate or holds credentials.
    */
   static async fromFile<R = unknown>(file: string, options: Omit<RegistryOptions<R>, "baseDir"> = {}): Promise<Registry<R>> {
-    let text: string;
-    try {
-      text = await readFile(file, "utf8");
-    } catch (cause) {
-      throw new LabbookError("NOT_FOUND", `Cannot read registry file ${file}: ${(cause as Error).message}`, { path: file, cause });
-    }
+    const text = await readRegistryText(file);
     let data: unknown;
     try {
       data = JSON.parse(text);

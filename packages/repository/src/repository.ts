@@ -4,6 +4,7 @@ import {
   type ArtifactSlot,
   commitIndex,
   createSlot,
+  DEFAULT_MAX_INDEX_BYTES,
   defaultHandlers,
   dirnameKey,
   type Experiment,
@@ -547,7 +548,8 @@ export class Repository {
   async #readStored(): Promise<{ slots: Slot[]; version: string } | undefined> {
     let stored: { data: Uint8Array; version: string };
     try {
-      stored = await this.storage.readVersioned(this.location);
+      // Bounded like a project index: a huge (or endless) repository.json fails typed, before any read.
+      stored = await this.storage.readVersioned(this.location, { maxBytes: DEFAULT_MAX_INDEX_BYTES });
     } catch (error) {
       if (isLabbookError(error, "NOT_FOUND")) return undefined;
       throw error;
@@ -691,7 +693,7 @@ export class Repository {
   async #readReleases(): Promise<{ releases: Release[]; version: string | undefined }> {
     const key = this.releasesKey;
     try {
-      const stored = await this.storage.readVersioned(key);
+      const stored = await this.storage.readVersioned(key, { maxBytes: DEFAULT_MAX_INDEX_BYTES });
       return { releases: parseReleases(decoder.decode(stored.data), this.storage.describe(key)), version: stored.version };
     } catch (error) {
       if (isLabbookError(error, "NOT_FOUND")) return { releases: [], version: undefined };

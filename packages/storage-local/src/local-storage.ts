@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { type BigIntStats, createReadStream, createWriteStream } from "node:fs";
-import { open, readdir, unlink } from "node:fs/promises";
+import { type BigIntStats, constants, createWriteStream } from "node:fs";
+import { access, type FileHandle, open, readdir, readlink, realpath, unlink } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import {
@@ -11,6 +11,7 @@ import {
   type ReadOptions,
   type Storage,
   type StorageCapabilities,
+  tooLargeError,
   type WriteOptions,
   type WriteResult,
 } from "@labbook/core";
@@ -37,6 +38,64 @@ function versionOf(stat: BigIntStats): string {
 
 function errno(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+// Non-blocking, so opening a FIFO returns at once instead of waiting for a writer (no effect on regular files).
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
+function kindOf(stat: BigIntStats): string {
+  if (stat.isFIFO()) return "a FIFO (named pipe)";
+  if (stat.isCharacterDevice()) return "a character device";
+  if (stat.isBlockDevice()) return "a block device";
+  if (stat.isSocket()) return "a socket";
+  return "not a regular file";
+}
+
+function inside(root: string, file: string): boolean {
+  const rel = path.relative(root, file);
+  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
+}
+
+/**
+ * Node's recursive mkdir reports ENOENT when a read-only file system refuses a folder, which reads as
+ * "no file". Ask the nearest existing folder why, so the message says read-only (or no permission).
+ */
+async function folderError(dir: string, error: unknown): Promise<unknown> {
+  if (errno(error) !== "ENOENT") return error;
+  let existing = path.dirname(dir);
+  while (!(await fse.pathExists(existing)) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  try {
+    await access(existing, constants.W_OK);
+  } catch (why) {
+    return Object.assign(new Error(`cannot create folder ${dir}: ${(why as Error).message}`), { code: errno(why), cause: error });
+  }
+  return error;
+}
+
+/**
+ * The real path of `file`, following every symlink, also when the file (or a folder of it) does not
+ * exist yet or is a dangling link: the part that exists is resolved, the rest appended. Two system
+ * calls in the common case (realpath of the folder, readlink of the name).
+ */
+async function resolveReal(file: string, hops = 0): Promise<string> {
+  const parent = path.dirname(file);
+  if (parent === file) return file;
+  let realParent: string;
+  try {
+    realParent = await realpath(parent);
+  } catch (error) {
+    if (errno(error) !== "ENOENT" && errno(error) !== "ENOTDIR") throw error;
+    realParent = await resolveReal(parent, hops);
+  }
+  const candidate = path.join(realParent, path.basename(file));
+  let link: string;
+  try {
+    link = await readlink(candidate);
+  } catch {
+    return candidate; // not a link (EINVAL) or not there yet (ENOENT)
+  }
+  if (hops >= 40) throw new LabbookError("UNSAFE_PATH", `Too many levels of symbolic links at ${file}.`, { path: file });
+  return resolveReal(path.resolve(realParent, link), hops + 1);
 }
 
 /**
@@ -84,28 +143,86 @@ export class LocalStorage implements Storage {
     if (error instanceof LabbookError) throw error;
     if (code === "ENOENT") throw new LabbookError("NOT_FOUND", `No file at ${where}.`, { path: where, cause: error });
     if (code === "EISDIR") throw new LabbookError("NOT_FOUND", `${where} is a folder, not a file.`, { path: where, cause: error });
+    if (code === "EROFS") {
+      throw new LabbookError(
+        "STORAGE",
+        `Could not ${action} ${where}: the file system is mounted read-only (EROFS). Open it read-only, or use a writable location.`,
+        {
+          path: where,
+          cause: error,
+        },
+      );
+    }
+    if (code === "EACCES" || code === "EPERM") {
+      throw new LabbookError("STORAGE", `Could not ${action} ${where}: permission denied (${code}). Check the owner and mode of the file and its folder.`, {
+        path: where,
+        cause: error,
+      });
+    }
+    if (code === "ENOSPC" || code === "EDQUOT") {
+      throw new LabbookError("STORAGE", `Could not ${action} ${where}: the disk is full (${code}); nothing was replaced. Free some space and retry.`, {
+        path: where,
+        cause: error,
+      });
+    }
     throw new LabbookError("STORAGE", `Could not ${action} ${where}: ${(error as Error).message}`, { path: where, cause: error });
   }
 
-  async read(key: string, options?: ReadOptions): Promise<Uint8Array> {
-    const file = this.pathOf(key);
+  /**
+   * Open a file for reading, refusing anything that is not a regular file: a FIFO would block
+   * forever and a device such as /dev/zero never ends. Symlinks are followed, so the check is on
+   * what the link points to.
+   */
+  async #openRegular(key: string): Promise<{ handle: FileHandle; stat: BigIntStats }> {
+    const handle = await open(this.pathOf(key), READ_FLAGS);
     try {
-      const data = await fse.readFile(file);
-      options?.onProgress?.({ bytes: data.byteLength, total: data.byteLength });
-      return data;
+      const stat = await handle.stat({ bigint: true });
+      if (!stat.isFile()) {
+        const where = this.describe(key);
+        if (stat.isDirectory()) throw new LabbookError("NOT_FOUND", `${where} is a folder, not a file.`, { path: where });
+        throw new LabbookError(
+          "INVALID_FORMAT",
+          `${where} is ${kindOf(stat)}, not a regular file; labbook reads only regular files (a pipe or device could block or never end). Replace it with the real file.`,
+          { path: where },
+        );
+      }
+      return { handle, stat };
     } catch (error) {
-      this.#fail(error, key, "read");
+      await handle.close();
+      throw error;
     }
   }
 
-  async readVersioned(key: string): Promise<{ data: Uint8Array; version: string }> {
-    const file = this.pathOf(key);
+  /** The whole file, or with `maxBytes` at most that much: refused before reading when bigger, and cut off if it grows. */
+  async #readAll(key: string, handle: FileHandle, size: number, maxBytes: number | undefined): Promise<Uint8Array> {
+    if (maxBytes === undefined) return handle.readFile();
+    if (size > maxBytes) throw tooLargeError(this.describe(key), size, maxBytes);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const want = Math.min(Math.max(size - total, 64 * 1024), maxBytes + 1 - total);
+      if (want <= 0) break;
+      const buffer = Buffer.allocUnsafe(want);
+      const { bytesRead } = await handle.read(buffer, 0, want, null);
+      if (bytesRead === 0) break;
+      chunks.push(buffer.subarray(0, bytesRead));
+      total += bytesRead;
+    }
+    if (total > maxBytes) throw tooLargeError(this.describe(key), total, maxBytes);
+    return Buffer.concat(chunks, total);
+  }
+
+  async read(key: string, options?: ReadOptions): Promise<Uint8Array> {
+    return (await this.readVersioned(key, options)).data;
+  }
+
+  async readVersioned(key: string, options?: ReadOptions): Promise<{ data: Uint8Array; version: string }> {
     try {
       // fstat and read through one descriptor: the version always describes the bytes returned.
-      const handle = await open(file, "r");
+      const { handle, stat } = await this.#openRegular(key);
       try {
-        const stat = await handle.stat({ bigint: true });
-        const data = await handle.readFile();
+        const data = await this.#readAll(key, handle, Number(stat.size), options?.maxBytes);
+        options?.onProgress?.({ bytes: data.byteLength, total: data.byteLength });
         return { data, version: versionOf(stat) };
       } finally {
         await handle.close();
@@ -116,12 +233,16 @@ export class LocalStorage implements Storage {
   }
 
   async readStream(key: string, options?: ReadOptions): Promise<AsyncIterable<Uint8Array>> {
-    const file = this.pathOf(key);
-    let handle: Awaited<ReturnType<typeof open>>;
+    let handle: FileHandle;
     let total: number;
     try {
-      handle = await open(file, "r");
-      total = (await handle.stat()).size;
+      const opened = await this.#openRegular(key);
+      handle = opened.handle;
+      total = Number(opened.stat.size);
+      if (options?.maxBytes !== undefined && total > options.maxBytes) {
+        await handle.close();
+        throw tooLargeError(this.describe(key), total, options.maxBytes);
+      }
     } catch (error) {
       this.#fail(error, key, "read");
     }
@@ -147,7 +268,11 @@ export class LocalStorage implements Storage {
 
   async #ensureFolder(dir: string): Promise<void> {
     if (this.#folders.has(dir)) return;
-    await fse.mkdirp(dir);
+    try {
+      await fse.mkdirp(dir);
+    } catch (error) {
+      throw await folderError(dir, error);
+    }
     this.#folders.add(dir);
   }
 
@@ -193,8 +318,9 @@ export class LocalStorage implements Storage {
       return { temp, size };
     } catch (error) {
       await unlink(temp).catch(() => {});
-      // The folder may have been removed behind our back; forget it so the next write makes it again.
+      // The folder may have been removed behind our back; forget it so the next write makes (and checks) it again.
       this.#folders.delete(path.dirname(file));
+      this.#realDirs.clear();
       throw error;
     }
   }
@@ -212,10 +338,54 @@ export class LocalStorage implements Storage {
     }
   }
 
+  #realRoot: Promise<string> | undefined;
+
+  /**
+   * Where a write of `key` really lands. Symlinks are followed, but a write that a link would carry
+   * out of the root is refused (UNSAFE_PATH): an experiment folder linked elsewhere must not receive
+   * files. A file directly in the root (the index a user names) may be a link anywhere; the write
+   * then replaces the link's target, as Python lazyscribe's open(path, "w") does.
+   */
+  async #writeTarget(key: string, file: string): Promise<string> {
+    // The folder's real path is resolved and checked once per instance (it is as exposed to a later
+    // swap as a fresh check would be); the name itself is checked on every write (one readlink).
+    const dir = path.dirname(file);
+    let realDir = this.#realDirs.get(dir);
+    if (realDir === undefined) {
+      realDir = await resolveReal(dir);
+      if (realDir !== dir && key.includes("/")) await this.#assertInside(key, realDir, "write");
+      this.#realDirs.set(dir, realDir);
+    }
+    const candidate = path.join(realDir, path.basename(file));
+    let link: string;
+    try {
+      link = await readlink(candidate);
+    } catch {
+      return candidate; // not a link, or not there yet
+    }
+    const real = await resolveReal(path.resolve(realDir, link));
+    if (key.includes("/")) await this.#assertInside(key, real, "write");
+    return real;
+  }
+
+  /** Folders whose real path was resolved and checked, by the path a key gives them. */
+  readonly #realDirs = new Map<string, string>();
+
+  async #assertInside(key: string, real: string, what: string): Promise<void> {
+    this.#realRoot ??= resolveReal(this.root);
+    if (inside(await this.#realRoot, real)) return;
+    throw new LabbookError(
+      "UNSAFE_PATH",
+      `Refusing to ${what} ${this.describe(key)}: a symbolic link leads it to ${real}, outside ${this.root}. Replace the link with a real folder, or open the project where its files really are.`,
+      { path: this.describe(key) },
+    );
+  }
+
   async write(key: string, data: ByteSource, options: WriteOptions = {}): Promise<WriteResult> {
-    const file = this.pathOf(key);
+    let file = this.pathOf(key);
     let temp: string | undefined;
     try {
+      file = await this.#writeTarget(key, file);
       const sync = this.#syncs(options);
       const written = await this.#writeTemp(file, data, options, sync);
       temp = written.temp;
@@ -234,7 +404,7 @@ export class LocalStorage implements Storage {
         await unlink(tempPath);
       } else if (options.ifMatch !== undefined) {
         const expected = options.ifMatch;
-        await this.withLock(key, async () => {
+        await this.#lockFile(file, key, async () => {
           const current = await this.#statBig(file);
           if (!current || versionOf(current) !== expected) {
             throw new LabbookError("CONFLICT", `${this.describe(key)} changed since it was read.`, { path: this.describe(key) });
@@ -307,6 +477,11 @@ export class LocalStorage implements Storage {
   async delete(key: string): Promise<void> {
     const file = this.pathOf(key);
     try {
+      // A link itself is removed, never its target; but a linked folder on the way must stay inside the root.
+      if (key.includes("/")) {
+        const dir = await resolveReal(path.dirname(file));
+        if (dir !== path.dirname(file)) await this.#assertInside(key, dir, "delete");
+      }
       const s = await this.#statBig(file);
       if (s?.isDirectory()) throw new LabbookError("STORAGE", `${this.describe(key)} is a folder; delete removes files only.`, { path: this.describe(key) });
       await fse.remove(file);
@@ -316,17 +491,9 @@ export class LocalStorage implements Storage {
   }
 
   async copy(from: string, to: string): Promise<void> {
-    const source = this.pathOf(from);
     this.pathOf(to);
-    let stream: AsyncIterable<Uint8Array>;
-    try {
-      // Check first: a read stream on a missing file emits an unhandled 'error' before anyone reads it.
-      await fse.access(source);
-      stream = createReadStream(source);
-    } catch (error) {
-      this.#fail(error, from, "copy");
-    }
-    await this.write(to, stream);
+    // readStream opens (and checks) the source first, so a missing source fails before anything is written.
+    await this.write(to, await this.readStream(from));
   }
 
   /**
@@ -360,7 +527,10 @@ export class LocalStorage implements Storage {
   }
 
   async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const file = this.pathOf(key);
+    return this.#lockFile(this.pathOf(key), key, fn);
+  }
+
+  async #lockFile<T>(file: string, key: string, fn: () => Promise<T>): Promise<T> {
     await fse.mkdirp(path.dirname(file));
     await this.#assertLockUsable(`${file}${LOCK_SUFFIX}`);
     let release: () => Promise<void>;

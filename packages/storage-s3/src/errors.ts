@@ -102,13 +102,14 @@ export function toLabbookError(error: unknown, where: string, action: string, co
     if (CREDENTIAL_ERRORS.has(name)) {
       return new LabbookError(
         "STORAGE",
-        `Cannot ${action} ${where}: the AWS credentials were rejected (${name}). Refresh or fix them (aws sso login, AWS_PROFILE, AWS_ACCESS_KEY_ID).`,
+        `Cannot ${action} ${where}: ${context.endpoint} rejected the credentials (${name}). Refresh or fix them (aws sso login, AWS_PROFILE, AWS_ACCESS_KEY_ID).`,
         options,
       );
     }
+    const reason = name === "Unknown" || name === "Forbidden" || name === "403" ? "HTTP 403, the server gave no reason" : name;
     return new LabbookError(
       "STORAGE",
-      `Cannot ${action} ${where}: access denied (${name}). The credentials in use lack permission for this object or bucket "${context.bucket}".`,
+      `Cannot ${action} ${where}: access denied at ${context.endpoint} (${reason}). The credentials in use are wrong for this server or lack permission for this object or bucket "${context.bucket}"; check AWS_PROFILE / AWS_ACCESS_KEY_ID and the bucket policy.`,
       options,
     );
   }
@@ -120,6 +121,13 @@ export function toLabbookError(error: unknown, where: string, action: string, co
     );
   }
   const network = networkCode(error);
+  if (network === "TimeoutError" || network === "ETIMEDOUT" || network === "RequestTimeout") {
+    return new LabbookError(
+      "STORAGE",
+      `Cannot ${action} ${where}: ${context.endpoint} did not answer in time (${network}: ${detail}). Check that the endpoint is an S3 server and reachable; on a slow link raise the timeouts (options connectionTimeout and requestTimeout, or LABBOOK_S3_TIMEOUT for the labbook command).`,
+      options,
+    );
+  }
   if (network) {
     return new LabbookError(
       "STORAGE",

@@ -22,10 +22,11 @@ import {
   type ReadOptions,
   type Storage,
   type StorageCapabilities,
+  tooLargeError,
   type WriteOptions,
   type WriteResult,
 } from "@labbook/core";
-import { awsErrorName, isConditionalRequestConflict, isMissingKey, isNotImplemented, isPreconditionFailed, toLabbookError } from "./errors.js";
+import { awsErrorName, httpStatus, isConditionalRequestConflict, isMissingKey, isNotImplemented, isPreconditionFailed, toLabbookError } from "./errors.js";
 
 export interface S3StorageOptions {
   /** The bucket that holds everything. */
@@ -53,6 +54,45 @@ export interface S3StorageOptions {
   conditionalWrites?: boolean;
   /** How often a write is retried after a 409 ConditionalRequestConflict (default 4). */
   conflictRetries?: number;
+  /** Milliseconds to wait for a connection to the endpoint (default 10 000; 0 waits forever). Ignored with `client`. */
+  connectionTimeout?: number | undefined;
+  /**
+   * Milliseconds a request may wait with no byte from the server (default 30 000; 0 waits forever).
+   * A long transfer is fine as long as data flows. Ignored with `client`. A timeout is retried like
+   * any network failure (the SDK's `maxAttempts`, 3), then fails with a STORAGE error naming the endpoint.
+   */
+  requestTimeout?: number | undefined;
+}
+
+/** Default timeouts, so an endpoint that accepts connections but never answers cannot hang a caller. */
+export const DEFAULT_S3_CONNECTION_TIMEOUT = 10_000;
+export const DEFAULT_S3_REQUEST_TIMEOUT = 30_000;
+
+/**
+ * Refuse bucket names outside S3's naming rules (3-63 characters of a-z, 0-9, "." and "-", starting
+ * and ending with a letter or digit, no "..", not an IP address, none of the reserved prefixes and
+ * suffixes), so a location such as s3://../victim can never address another bucket.
+ */
+export function assertBucketName(bucket: string): void {
+  const problem =
+    bucket.length < 3 || bucket.length > 63
+      ? "it must be 3 to 63 characters long"
+      : !/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(bucket)
+        ? "it may hold only lower-case letters, digits, dots and hyphens, and must start and end with a letter or digit"
+        : bucket.includes("..")
+          ? 'it must not hold two dots in a row (".." is never a bucket)'
+          : /^\d+\.\d+\.\d+\.\d+$/.test(bucket)
+            ? "it must not look like an IP address"
+            : /^(xn--|sthree-|amzn-s3-demo-)/.test(bucket) || /(-s3alias|--ol-s3|--x-s3|--table-s3|\.mrap)$/.test(bucket)
+              ? "it uses a prefix or suffix S3 reserves"
+              : undefined;
+  if (problem !== undefined) {
+    throw new LabbookError(
+      "INVALID_ARGUMENT",
+      `${JSON.stringify(bucket)} is not a valid S3 bucket name: ${problem}. Check the location (s3://<bucket>/<prefix>/...).`,
+      { path: bucket },
+    );
+  }
 }
 
 const MiB = 1024 * 1024;
@@ -92,6 +132,7 @@ export class S3Storage implements Storage {
 
   constructor(options: S3StorageOptions) {
     if (!options.bucket) throw new LabbookError("INVALID_ARGUMENT", "S3Storage needs a bucket name.");
+    assertBucketName(options.bucket);
     const prefix = (options.prefix ?? "").replace(/^\/+/, "");
     if (prefix !== "") assertSafeKey(prefix.replace(/\/+$/, ""));
     this.bucket = options.bucket;
@@ -104,8 +145,15 @@ export class S3Storage implements Storage {
         // Custom endpoints (MinIO, moto, Ceph) mostly lack per-bucket host names, so path style is their default.
         forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
         ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+        // socketTimeout is the SDK's idle timeout: no byte for this long fails the attempt.
+        requestHandler: {
+          connectionTimeout: options.connectionTimeout ?? DEFAULT_S3_CONNECTION_TIMEOUT,
+          socketTimeout: options.requestTimeout ?? DEFAULT_S3_REQUEST_TIMEOUT,
+        },
       });
-    this.#endpoint = options.endpoint ?? (options.client ? "the configured S3 endpoint" : "AWS S3");
+    // The SDK also takes the endpoint from AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL: name that one in messages, not "AWS S3".
+    const envEndpoint = process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL;
+    this.#endpoint = options.endpoint ?? (options.client ? "the configured S3 endpoint" : (envEndpoint ?? "AWS S3"));
     this.#partSize = Math.max(5 * MiB, options.partSize ?? 8 * MiB);
     this.#queueSize = Math.max(1, options.queueSize ?? 2);
     this.#conflictRetries = options.conflictRetries ?? 4;
@@ -205,19 +253,31 @@ export class S3Storage implements Storage {
     if (bytes === 0) onProgress?.({ bytes: 0, total });
   }
 
-  async #readAll(key: string, onProgress?: (p: Progress) => void): Promise<{ data: Uint8Array; version: string }> {
+  async #readAll(key: string, options: ReadOptions | undefined): Promise<{ data: Uint8Array; version: string }> {
     const output = await this.#get(key, "read");
+    const max = options?.maxBytes;
+    const body = output.Body as AsyncIterable<Uint8Array>;
+    if (max !== undefined && output.ContentLength !== undefined && output.ContentLength > max) {
+      (body as Partial<Readable>).destroy?.();
+      throw tooLargeError(this.describe(key), output.ContentLength, max);
+    }
     const chunks: Uint8Array[] = [];
-    for await (const chunk of this.#bodyChunks(key, output.Body as AsyncIterable<Uint8Array>, output.ContentLength, onProgress)) chunks.push(chunk);
+    let total = 0;
+    for await (const chunk of this.#bodyChunks(key, body, output.ContentLength, options?.onProgress)) {
+      total += chunk.byteLength;
+      // A server that sends more than it announced is cut off at the limit too (stopping the loop frees the socket).
+      if (max !== undefined && total > max) throw tooLargeError(this.describe(key), total, max);
+      chunks.push(chunk);
+    }
     return { data: Buffer.concat(chunks), version: output.ETag ?? "" };
   }
 
   async read(key: string, options?: ReadOptions): Promise<Uint8Array> {
-    return (await this.#readAll(key, options?.onProgress)).data;
+    return (await this.#readAll(key, options)).data;
   }
 
-  async readVersioned(key: string): Promise<{ data: Uint8Array; version: string }> {
-    return this.#readAll(key);
+  async readVersioned(key: string, options?: ReadOptions): Promise<{ data: Uint8Array; version: string }> {
+    return this.#readAll(key, options);
   }
 
   async readStream(key: string, options?: ReadOptions): Promise<AsyncIterable<Uint8Array>> {
@@ -328,7 +388,19 @@ export class S3Storage implements Storage {
       };
     } catch (error) {
       if (isMissingKey(error)) return undefined;
+      // A HEAD answer has no body, so a 403 does not say why; a one-byte GET gets the reason (bad key, no permission).
+      if (httpStatus(error) === 403) this.#fail(await this.#whyDenied(objectKey, error), key, "stat");
       this.#fail(error, key, "stat");
+    }
+  }
+
+  async #whyDenied(objectKey: string, headError: unknown): Promise<unknown> {
+    try {
+      const output = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: objectKey, Range: "bytes=0-0" }));
+      (output.Body as Partial<Readable> | undefined)?.destroy?.();
+      return headError;
+    } catch (error) {
+      return error;
     }
   }
 

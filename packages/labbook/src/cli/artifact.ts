@@ -1,5 +1,5 @@
-import { createWriteStream } from "node:fs";
-import { rename, rm } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { type FileHandle, open, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -45,6 +45,64 @@ export async function artifactGet(location: string, slug: string, name: string, 
   await deliver(stream, { size, label: name, out: options.out });
 }
 
+function outError(out: string, target: string, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  const folder = path.dirname(target);
+  const where = { path: target, cause: error };
+  switch (code) {
+    case "EISDIR":
+      return new LabbookError("INVALID_ARGUMENT", `--out ${out} is a folder; name a file, for example --out ${path.join(out, "artifact.bin")}.`, where);
+    case "ENOENT":
+    case "ENOTDIR":
+      return new LabbookError(
+        "INVALID_ARGUMENT",
+        `--out ${out}: the folder ${folder} does not exist; create it first (mkdir -p ${folder}) or choose another path.`,
+        where,
+      );
+    case "EROFS":
+      return new LabbookError("STORAGE", `Cannot write --out ${out}: ${folder} is on a read-only file system; choose a writable folder.`, where);
+    case "EACCES":
+    case "EPERM":
+      return new LabbookError("STORAGE", `Cannot write --out ${out}: permission denied in ${folder} (${code}); choose a folder you can write.`, where);
+    case "ENOSPC":
+    case "EDQUOT":
+      return new LabbookError("STORAGE", `Cannot write --out ${out}: the disk is full (${code}); nothing was written to ${target}.`, where);
+    default:
+      return error;
+  }
+}
+
+/**
+ * Write to `out` atomically and safely in a hostile folder: the bytes go to a temp file with an
+ * unpredictable name created exclusively ("wx" never follows or reuses a planted file or symlink)
+ * beside the target, which is then renamed over the target (a symlink at the target is replaced,
+ * not followed). A failed download leaves nothing behind.
+ */
+async function writeOut(source: Readable, out: string): Promise<void> {
+  const target = path.resolve(out);
+  const isFolder = await stat(target).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (isFolder) throw outError(out, target, Object.assign(new Error(`${target} is a folder`), { code: "EISDIR" }));
+  const partial = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(12).toString("hex")}.partial`);
+  let handle: FileHandle;
+  try {
+    handle = await open(partial, "wx", 0o666);
+  } catch (error) {
+    throw outError(out, target, error);
+  }
+  try {
+    await pipeline(source, handle.createWriteStream());
+    await rename(partial, target);
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw outError(out, target, error);
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
+
 /**
  * Write a stream of artifact bytes to stdout (default) or a file, with a progress bar on stderr
  * when it is a terminal and the artifact is large. A file is written beside the target and renamed
@@ -74,16 +132,7 @@ export async function deliver(stream: AsyncIterable<Uint8Array>, options: { size
     if (options.out === undefined) {
       await pipeline(source, process.stdout as Writable, { end: false });
     } else {
-      // Write beside the target and rename at the end, so a failed or corrupt download leaves nothing behind.
-      const target = path.resolve(options.out);
-      const partial = `${target}.${process.pid}.partial`;
-      try {
-        await pipeline(source, createWriteStream(partial));
-        await rename(partial, target);
-      } catch (error) {
-        await rm(partial, { force: true });
-        throw error;
-      }
+      await writeOut(source, options.out);
     }
   } finally {
     bar?.stop();

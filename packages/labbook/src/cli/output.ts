@@ -10,9 +10,27 @@ export function stdoutStyle(): TableStyle {
   return process.stdout.isTTY ? "box" : "plain";
 }
 
-/** Write a line (or lines) to stdout. */
+// C0 controls but newline, DEL, and C1 controls (U+0080-U+009F, which some terminals obey as CSI, OSC...).
+const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g;
+
+/**
+ * Show terminal control characters as visible escapes (ESC as \x1b, CR as \r), so a name, tag or
+ * parameter cannot move the cursor, rewrite earlier lines or set the clipboard (OSC 52).
+ */
+export function escapeControls(text: string): string {
+  CONTROL.lastIndex = 0;
+  if (!CONTROL.test(text)) return text;
+  return text.replace(CONTROL, (c) => {
+    if (c === "\r") return "\\r";
+    if (c === "\t") return "\\t";
+    return `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
+  });
+}
+
+/** Write a line (or lines) to stdout; on a terminal, control characters in the text are escaped. */
 export function print(text: string): void {
-  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  const line = text.endsWith("\n") ? text : `${text}\n`;
+  process.stdout.write(process.stdout.isTTY ? escapeControls(line) : line);
 }
 
 /**
@@ -20,8 +38,9 @@ export function print(text: string): void {
  * become the strings "NaN", "Infinity", "-Infinity" so the output stays valid JSON.
  */
 export function printJson(value: unknown): void {
-  print(
-    JSON.stringify(value, (_key, v) => (typeof v === "number" && !Number.isFinite(v) ? (Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity") : v), 2),
+  // Not through print: JSON already escapes control characters, and scripts get it byte for byte.
+  process.stdout.write(
+    `${JSON.stringify(value, (_key, v) => (typeof v === "number" && !Number.isFinite(v) ? (Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity") : v), 2)}\n`,
   );
 }
 
