@@ -4,7 +4,8 @@ import { isLabbookError, LabbookError } from "../src/errors.js";
 // A second module instance of errors.ts stands for a second installed copy of @labbook/core (a version
 // skew between the user's core and the one a sibling package resolves). The packed-install check in
 // tooling/pack does the same with two real installed copies.
-const other = (await import("../src/errors.js?second-copy")) as typeof import("../src/errors.js");
+const secondCopy = "../src/errors.js?second-copy";
+const other = (await import(/* @vite-ignore */ secondCopy)) as typeof import("../src/errors.js");
 
 describe("LabbookError across copies of core", () => {
   it("is a distinct class in the second copy", () => {
