@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   "DEPENDENCY_CYCLE",
   "UNSUPPORTED",
   "STORAGE",
+  "STAGE_FAILED",
 ] as const;
 
 export type LabbookErrorCode = (typeof ERROR_CODES)[number];
