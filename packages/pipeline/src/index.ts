@@ -10,7 +10,11 @@ export {
   validateParameterSets,
 } from "./experiment.js";
 export { aggregateHash, canonicalParameters, type HashMeta, hashAs, hashRegistry, hashRepresentation, notHashed, parameterHash, sha256 } from "./hash.js";
+export { type ProgressSink, StageProgress } from "./progress.js";
+export { lockfileHash, pipelineVersion, readProvenance } from "./provenance.js";
 export { PipelineRecord, type Provenance, type RunContext, type StageEvent, type StageRun } from "./record.js";
+export { barChartSvg, escapeHtml, lineChartSvg, type RunSummary, renderIndex, renderReport, stageGraphSvg } from "./report.js";
 export type { ReportItem } from "./report-items.js";
+export { PIPELINE_RUN_TAG, type RunOptions, type RunResult, runPipeline, WORKER_ENV } from "./runner.js";
 export { type AggregateInput, type AggregateStage, type AnyAggregateStage, type AnyStage, aggregate, type Stage, type StageOptions, stage } from "./stage.js";
 export { summarize } from "./summary.js";
