@@ -7,8 +7,12 @@ import { PipelineRecord, type RunContext } from "./record.js";
 export const AGGREGATE_RECORD = "aggregate";
 
 /** Run every stage of `experiment` for one parameter set; cached stages are skipped and load lazily. */
-export async function runRecord(experiment: PipelineExperiment, set: ParameterSet, context: RunContext): Promise<PipelineRecord> {
-  const record = new PipelineRecord(set, context);
+export async function runRecord(
+  experiment: PipelineExperiment,
+  set: ParameterSet,
+  context: RunContext,
+  record: PipelineRecord = new PipelineRecord(set, context),
+): Promise<PipelineRecord> {
   for (const stage of experiment.stages) await record.run(stage);
   return record;
 }

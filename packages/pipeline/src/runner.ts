@@ -83,7 +83,12 @@ type FromWorker =
   | { type: "ready" }
   | { type: "event"; event: StageEvent }
   | { type: "done"; index: number; record: RecordMessage }
-  | { type: "failed"; index: number; error: { message: string; code?: string | undefined; path?: string | undefined; stack?: string | undefined } };
+  | {
+      type: "failed";
+      index: number;
+      record: RecordMessage | undefined;
+      error: { message: string; code?: string | undefined; path?: string | undefined; stack?: string | undefined };
+    };
 
 function cacherFor(experiment: PipelineExperiment, stageName: string, output: string): Cacher | undefined {
   const stage = [...experiment.stages, ...experiment.aggregates].find((s) => s.name === stageName);
@@ -142,11 +147,18 @@ async function serveWorker(experiment: PipelineExperiment, sets: readonly Parame
         return;
       }
       const set = sets[message.index] as ParameterSet;
-      runRecord(experiment, set, ctx)
-        .then(async (record) => send({ type: "done", index: message.index, record: await toMessage(record) }))
-        .catch((error: unknown) => {
+      const record = new PipelineRecord(set, ctx);
+      runRecord(experiment, set, ctx, record)
+        .then(async (done) => send({ type: "done", index: message.index, record: await toMessage(done) }))
+        .catch(async (error: unknown) => {
           const e = error as LabbookError;
-          send({ type: "failed", index: message.index, error: { message: e?.message ?? String(error), code: e?.code, path: e?.path, stack: e?.stack } });
+          const partial = await toMessage(record).catch(() => undefined);
+          send({
+            type: "failed",
+            index: message.index,
+            record: partial,
+            error: { message: e?.message ?? String(error), code: e?.code, path: e?.path, stack: e?.stack },
+          });
         });
     });
     send({ type: "ready" });
@@ -196,6 +208,7 @@ async function runParallel(
               dispatch();
             } else if (message.type === "failed") {
               const { error } = message;
+              if (message.record) results[message.index] = fromMessage(message.record, experiment, context);
               failure ??= new LabbookError((error.code as LabbookError["code"]) ?? "STAGE_FAILED", error.message, { path: error.path });
               dispatch();
             }
@@ -213,7 +226,7 @@ async function runParallel(
         }),
     ),
   );
-  if (failure) throw failure;
+  if (failure) throw Object.assign(failure, { records: results.filter((r) => r !== undefined) });
   const missing = results.indexOf(undefined);
   if (missing >= 0) throw new LabbookError("STAGE_FAILED", `No result for parameter set "${sets[missing]?.name}": its worker stopped early.`);
   return results as PipelineRecord[];
@@ -294,10 +307,17 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     if (parallel > 1 && sets.length > 1) {
       records = await runParallel(parallel, experiment, sets, runContext, options.spawnWorker ?? defaultSpawn);
     } else {
-      for (const set of sets) records.push(await runRecord(experiment, set, runContext));
+      for (const set of sets) {
+        // Kept even when a stage fails, so the report shows how far it got.
+        const record = new PipelineRecord(set, runContext);
+        records.push(record);
+        await runRecord(experiment, set, runContext, record);
+      }
     }
     agg = await runAggregates(experiment, records, runContext);
   } catch (cause) {
+    const partial = (cause as { records?: PipelineRecord[] }).records;
+    if (partial) records = partial;
     error = isLabbookError(cause) ? cause : new LabbookError("STAGE_FAILED", (cause as Error)?.message ?? String(cause), { cause });
   } finally {
     progress.finish();
