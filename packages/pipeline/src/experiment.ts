@@ -1,10 +1,13 @@
 import { LabbookError } from "@labbook/core";
-import type { ZodType, z } from "zod";
+import type { ZodType } from "zod";
 import { assertName } from "./names.js";
 import type { AggregateStage, AnyAggregateStage, AnyStage, Stage } from "./stage.js";
 
 /** A parameter set: a name and the values the schema describes. */
 export type ParameterSet<P = Record<string, unknown>> = P & { readonly name: string };
+
+/** A parameter set as written in a file or module (checked against the schema before a run). */
+export type NamedValues = { readonly name: string } & Readonly<Record<string, unknown>>;
 
 export interface ExperimentOptions<S extends ZodType> {
   /** The run's experiment name in the labbook project and the prefix of its cache files. */
@@ -16,7 +19,7 @@ export interface ExperimentOptions<S extends ZodType> {
   /** Stages over every record of the run, after the per-record stages, in order. */
   readonly aggregates?: ReadonlyArray<AnyAggregateStage> | undefined;
   /** Named parameter sets that `-p <name>` picks. */
-  readonly parameterSets?: Readonly<Record<string, ReadonlyArray<ParameterSet<z.input<S>>> | ParameterSet<z.input<S>>>> | undefined;
+  readonly parameterSets?: Readonly<Record<string, ReadonlyArray<NamedValues> | NamedValues>> | undefined;
   readonly description?: string | undefined;
 }
 

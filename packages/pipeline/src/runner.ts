@@ -281,9 +281,16 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const now = options.now ?? (() => new Date());
   const started = now();
   const project = await (options.openProject ?? (() => Project.open("project.json", { storage: options.data })))();
-  const runNumber = project.experiments.filter((e) => e.name === experiment.name && e.tags.includes(PIPELINE_RUN_TAG)).length + 1;
-  const exp = await project.log(experiment.name, (e) => {
+  const runNumber = await claimRunNumber(
+    options.data,
+    experiment.name,
+    project.experiments.filter((e) => e.parameters.pipeline === experiment.name && e.tags.includes(PIPELINE_RUN_TAG)).length + 1,
+  );
+  // One name per run: two runs started in the same second would otherwise share a slug, and the
+  // project's merge of same-slug experiments across repeated saves is not safe (see docs/pipeline.md).
+  const exp = await project.log(`${experiment.name} run ${runNumber}`, (e) => {
     e.tag(PIPELINE_RUN_TAG);
+    e.logParameter("pipeline", experiment.name);
     e.logParameter("run_number", runNumber);
     e.logParameter("status", "running");
     e.logParameter("git_commit", provenance.gitCommit);
@@ -291,6 +298,8 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     e.logParameter("command", options.command ?? null);
     e.logParameter("notes", options.notes ?? null);
     e.logParameter("labbook_version", provenance.labbookVersion);
+    // Worker processes that ran the parameter sets (1: this process).
+    e.logParameter("workers", parallel > 1 && sets.length > 1 ? Math.min(parallel, sets.length) : 1);
     e.logParameter(
       "parameter_sets",
       Object.fromEntries(sets.map((s) => [s.name, { hash: new PipelineRecord(s, context).hash, values: JSON.parse(JSON.stringify(s)) }])),
@@ -388,12 +397,12 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
     const runs = project.experiments
       .filter((e) => e.tags.includes(PIPELINE_RUN_TAG))
       .map((e) => ({
-        experiment: e.name,
+        experiment: String(e.parameters.pipeline ?? e.name),
         runNumber: Number(e.parameters.run_number),
         status: String(e.parameters.status),
         createdAt: e.record.created_at,
         durationS: typeof e.parameters.duration_s === "number" ? e.parameters.duration_s : null,
-        href: `${e.name}_${String(e.parameters.run_number)}.html`,
+        href: `${String(e.parameters.pipeline ?? e.name)}_${String(e.parameters.run_number)}.html`,
       }));
     await options.data.write(joinKey("reports", "index.html"), renderIndex(runs), { contentType: "text/html" });
   }
@@ -406,6 +415,19 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   const result: RunResult = { status: error ? "failed" : "done", runNumber, experiment: exp, records, aggregate: agg, error, reportKey, runFolder };
   if (error) throw Object.assign(error, { run: result });
   return result;
+}
+
+/** Two runs started at once must not share a number: each claims `runs/.numbers/<name>_<n>` create-only. */
+async function claimRunNumber(storage: Storage, name: string, from: number): Promise<number> {
+  for (let n = from; ; n++) {
+    if (!storage.capabilities.conditionalWrites) return n;
+    try {
+      await storage.write(joinKey("runs", ".numbers", `${name}_${n}`), new Date().toISOString(), { ifNoneMatch: "*" });
+      return n;
+    } catch (error) {
+      if (!isLabbookError(error, "CONFLICT")) throw error;
+    }
+  }
 }
 
 async function storeFull(

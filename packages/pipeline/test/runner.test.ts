@@ -95,7 +95,8 @@ describe("runPipeline", () => {
     expect(project.experiments.map((e) => e.parameters.run_number)).toEqual([1, 2]);
     const exp = project.experiments[0];
     if (!exp) throw new Error("no experiment");
-    expect(exp.name).toBe("squares");
+    expect(exp.name).toBe("squares run 1");
+    expect(exp.parameters.pipeline).toBe("squares");
     expect(exp.tags).toContain(PIPELINE_RUN_TAG);
     expect(exp.parameters).toMatchObject({ status: "done", error: null, command: "labbook run squares.ts -p test", notes: "first try" });
     expect(typeof exp.parameters.duration_s).toBe("number");
