@@ -80,6 +80,44 @@ describe("the pipeline example", () => {
     expect(cacheFiles(cache)).toEqual(before);
   });
 
+  it("--overwrite-stage reruns that stage only; --store-full, --notes and --no-report", async () => {
+    const before = cacheFiles(cache);
+    const result = labbookRun([
+      experimentModule,
+      "-p",
+      baseParams,
+      "--data",
+      data,
+      "--overwrite-stage",
+      "train",
+      "--store-full",
+      "--notes",
+      "retrain",
+      "--no-report",
+    ]);
+    ok(result);
+    const after = cacheFiles(cache);
+    expect([...after.keys()]).toEqual([...before.keys()]);
+    const rewritten = [...after].filter(([name, f]) => f.mtimeMs !== before.get(name)?.mtimeMs).map(([name]) => name.replace(/_[0-9a-f]{64}_/, "_"));
+    expect(rewritten.sort()).toEqual(
+      ["train_losses.json", "train_losses_metadata.json", "train_model.json", "train_model_metadata.json"]
+        .flatMap((f) => [f, f, f])
+        .map((f) => `toy-classifier_${f}`)
+        .sort(),
+    );
+    const project = await openProject(path.join(data, "project.json"), { mode: "r" });
+    const run = project.experiments.at(-1);
+    expect(run?.parameters.notes).toBe("retrain");
+    expect(run?.artifacts.some((a) => a.name === "report")).toBe(false);
+    expect(existsSync(path.join(data, "reports", `toy-classifier_${run?.parameters.run_number}.html`))).toBe(false);
+    const folder = readdirSync(path.join(data, "runs")).find((d) => d.startsWith(`toy-classifier_${run?.parameters.run_number}_`));
+    expect(folder).toBeDefined();
+    const full = path.join(data, "runs", folder as string);
+    expect(readdirSync(path.join(full, "cache"))).toHaveLength(40);
+    expect(readFileSync(path.join(full, "reproduce.sh"), "utf8")).toContain(`labbook run ${experimentModule} -p params/base.json --data . --cache-dir cache`);
+    expect(JSON.parse(readFileSync(path.join(full, "environment.json"), "utf8")).lockfile.file).toMatch(/pnpm-lock\.yaml$/);
+  });
+
   it("--dry prints the plan and writes nothing", () => {
     const fresh = path.join(tmp, "dry");
     const result = labbookRun([experimentModule, "-p", baseParams, "--data", fresh, "--dry"]);
