@@ -15,9 +15,9 @@ export interface Result {
 }
 
 /** `labbook run ...` as a user runs it from source (tsx loads the TypeScript modules); output piped, not a terminal. */
-export function labbookRun(args: string[], env: Record<string, string> = {}): Result {
+export function labbookRun(args: string[], env: Record<string, string> = {}, cwd = appDir): Result {
   const result = spawnSync(process.execPath, ["--import", "tsx", "--conditions=@labbook/source", cli, "run", ...args], {
-    cwd: appDir,
+    cwd,
     env: { ...process.env, ...env },
     encoding: "utf8",
     timeout: 240_000,
