@@ -54,19 +54,29 @@ export interface PlanEntry {
 export async function plan(experiment: PipelineExperiment, sets: readonly ParameterSet[], context: RunContext): Promise<PlanEntry[]> {
   const entries: PlanEntry[] = [];
   const records = sets.map((set) => new PipelineRecord(set, context));
-  const probe = async (record: PipelineRecord, stage: PipelineExperiment["stages"][number] | PipelineExperiment["aggregates"][number]) => {
+  const probe = async (
+    record: PipelineRecord,
+    stage: PipelineExperiment["stages"][number] | PipelineExperiment["aggregates"][number],
+    made: Map<string, string>,
+  ) => {
+    const hash = record.stageHash(stage, made);
+    for (const output of stage.outputs) made.set(output, hash);
     entries.push({
       record: record.name,
-      hash: record.hash,
+      hash,
       stage: stage.name,
-      cached: await record.isCached(stage),
-      keys: stage.cachers.length === 0 ? [] : stage.outputs.map((o, i) => context.cache.keys(record.hash, stage.name, o, stage.cachers[i] as Cacher).data),
+      cached: await record.isCached(stage, hash),
+      keys: stage.cachers.length === 0 ? [] : stage.outputs.map((o, i) => context.cache.keys(hash, stage.name, o, stage.cachers[i] as Cacher).data),
     });
   };
-  for (const record of records) for (const stage of experiment.stages) await probe(record, stage);
+  for (const record of records) {
+    // The hash each output would be made under, as running the stages in order would set it.
+    const made = new Map<string, string>();
+    for (const stage of experiment.stages) await probe(record, stage, made);
+  }
   if (experiment.aggregates.length > 0) {
     const agg = aggregateRecord(records, context);
-    for (const stage of experiment.aggregates) await probe(agg, stage);
+    for (const stage of experiment.aggregates) await probe(agg, stage, new Map());
   }
   return entries;
 }

@@ -102,6 +102,15 @@ export function validateExperiment(experiment: PipelineExperiment, options: { ov
     checkShape(stage, "stage");
     if (stageNames.has(stage.name)) throw invalid(`Experiment "${experiment.name}" has two stages named "${stage.name}".`, stage.name);
     stageNames.add(stage.name);
+    const shape = (experiment.parameters as unknown as { shape?: Record<string, unknown> }).shape;
+    for (const used of stage.uses ?? []) {
+      if (used === "name" || (shape && !Object.hasOwn(shape, used))) {
+        throw invalid(
+          `Stage "${stage.name}" uses the parameter "${used}", which the schema of "${experiment.name}" does not have (it has: ${Object.keys(shape ?? {}).join(", ")}).`,
+          stage.name,
+        );
+      }
+    }
     for (const input of stage.inputs) {
       if (!produced.has(input)) {
         throw new LabbookError(

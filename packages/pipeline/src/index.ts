@@ -16,5 +16,15 @@ export { PipelineRecord, type Provenance, type RunContext, type StageEvent, type
 export { barChartSvg, escapeHtml, lineChartSvg, type RunSummary, renderIndex, renderReport, stageGraphSvg } from "./report.js";
 export type { ReportItem } from "./report-items.js";
 export { PIPELINE_RUN_TAG, type RunOptions, type RunResult, runPipeline, WORKER_ENV } from "./runner.js";
-export { type AggregateInput, type AggregateStage, type AnyAggregateStage, type AnyStage, aggregate, type Stage, type StageOptions, stage } from "./stage.js";
+export {
+  type AggregateInput,
+  type AggregateStage,
+  type AnyAggregateStage,
+  type AnyStage,
+  aggregate,
+  type Stage,
+  type StageOptions,
+  type StageUses,
+  stage,
+} from "./stage.js";
 export { summarize } from "./summary.js";

@@ -2,7 +2,7 @@ import { isLabbookError, LabbookError } from "@labbook/core";
 import type { ZodType } from "zod";
 import type { Cache, CacheMetadata } from "./cache.js";
 import type { Cacher } from "./cacher.js";
-import { parameterHash } from "./hash.js";
+import { canonicalParameters, parameterHash, sha256 } from "./hash.js";
 import type { ReportItem } from "./report-items.js";
 import type { AggregateInput, AggregateStage, AnyStage, Stage } from "./stage.js";
 import { summarize } from "./summary.js";
@@ -40,7 +40,10 @@ export interface RunContext {
   readonly onEvent?: ((event: StageEvent) => void) | undefined;
 }
 
-type Slot = { loaded: true; value: unknown; stage: string; key: string | null } | { loaded: false; load: () => Promise<unknown>; stage: string; key: string };
+/** A state value: loaded, or still in the cache. `hash` is the hash it was made (and cached) under. */
+type Slot =
+  | { loaded: true; value: unknown; stage: string; key: string | null; hash: string }
+  | { loaded: false; load: () => Promise<unknown>; stage: string; key: string; hash: string };
 
 /**
  * The state passed through the stages for one parameter set: values by name (cached ones loaded only
@@ -59,6 +62,7 @@ export class PipelineRecord<P = Record<string, unknown>> {
   readonly tracked: string[] = [];
   #state = new Map<string, Slot>();
   #current: string | undefined;
+  #currentHash: string | undefined;
 
   constructor(params: P & { name?: string | undefined }, context: RunContext, hash?: string) {
     this.name = params.name ?? "default";
@@ -91,20 +95,20 @@ export class PipelineRecord<P = Record<string, unknown>> {
     if (!slot) throw new LabbookError("NOT_FOUND", `Record "${this.name}" has no "${name}" in its state (it has: ${this.keys().join(", ") || "nothing"}).`);
     if (!slot.loaded) {
       const value = await slot.load();
-      this.#state.set(name, { loaded: true, value, stage: slot.stage, key: slot.key });
+      this.#state.set(name, { loaded: true, value, stage: slot.stage, key: slot.key, hash: slot.hash });
       return value as T;
     }
     return slot.value as T;
   }
 
   /** Put a value into the state (what a stage's outputs do). */
-  set(name: string, value: unknown, stage = "(set)", key: string | null = null): void {
-    this.#state.set(name, { loaded: true, value, stage, key });
+  set(name: string, value: unknown, stage = "(set)", key: string | null = null, hash: string = this.hash): void {
+    this.#state.set(name, { loaded: true, value, stage, key, hash });
   }
 
   /** @internal Put a cached value into the state without reading it. */
-  setLazy(name: string, stage: string, key: string, load: () => Promise<unknown>): void {
-    this.#state.set(name, { loaded: false, load, stage, key });
+  setLazy(name: string, stage: string, key: string, load: () => Promise<unknown>, hash: string = this.hash): void {
+    this.#state.set(name, { loaded: false, load, stage, key, hash });
   }
 
   /** @internal Where a state value is cached, if it is. */
@@ -112,19 +116,36 @@ export class PipelineRecord<P = Record<string, unknown>> {
     return this.#state.get(name)?.key ?? null;
   }
 
+  /** @internal The hash a state value was made under (the record's hash for values set by hand). */
+  hashOf(name: string): string {
+    return this.#state.get(name)?.hash ?? this.hash;
+  }
+
+  /**
+   * The hash `stage` caches under for this record: the record's hash, or for a stage that declares
+   * `uses`, sha256 of the canonical JSON of those parameters and of its inputs' hashes.
+   */
+  stageHash(stage: Stage | AggregateStage, inputHashes?: ReadonlyMap<string, string>): string {
+    if (stage.kind === "aggregate" || stage.uses === undefined) return this.hash;
+    const params = this.params as Record<string, unknown>;
+    const used = Object.fromEntries(stage.uses.map((k) => [k, params[k]]));
+    const inputs = stage.inputs.map((name) => [name, inputHashes?.get(name) ?? this.hashOf(name)]);
+    return sha256(`${canonicalParameters(used, this.context.schema)}\n${JSON.stringify(inputs)}`);
+  }
+
   /**
    * A cache key for a file the running stage writes itself, specific to these parameters
    * (`<cache dir>/<prefix>_<hash>_<stage>_<name>`). Write it with `record.cache.storage`.
    */
   getPath(name: string): string {
-    const key = this.cache.base(this.hash, this.#current ?? "record", name);
+    const key = this.cache.base(this.#currentHash ?? this.hash, this.#current ?? "record", name);
     this.tracked.push(key);
     return key;
   }
 
   /** Like getPath, for a folder of files (`<key>/...`). */
   getDir(name: string): string {
-    const key = `${this.cache.base(this.hash, this.#current ?? "record", name)}.d`;
+    const key = `${this.cache.base(this.#currentHash ?? this.hash, this.#current ?? "record", name)}.d`;
     this.tracked.push(`${key}/`);
     return key;
   }
@@ -155,12 +176,15 @@ export class PipelineRecord<P = Record<string, unknown>> {
     return this.context.overwrite === true || this.context.overwriteStages?.has(stage) === true;
   }
 
-  #metadata(stage: string, output: string, cacher: Cacher, file: string, inputs?: readonly string[]): CacheMetadata {
+  #metadata(stage: Stage | AggregateStage, hash: string, output: string, cacher: Cacher, file: string, inputs?: readonly string[]): CacheMetadata {
     const p = this.context.provenance;
+    const params = (this.params ?? {}) as Record<string, unknown>;
+    // A stage that declares `uses` is determined by those parameters (and its inputs) only.
+    const shown = stage.uses === undefined ? params : Object.fromEntries(stage.uses.map((k) => [k, params[k]]));
     return {
-      parameters: JSON.parse(JSON.stringify(this.params ?? {})),
-      hash: this.hash,
-      stage,
+      parameters: JSON.parse(JSON.stringify(shown)),
+      hash,
+      stage: stage.name,
       output,
       record: this.name,
       cacher: cacher.name,
@@ -173,11 +197,11 @@ export class PipelineRecord<P = Record<string, unknown>> {
     };
   }
 
-  /** True when every output of `stage` is cached for this record's hash (and not to be overwritten). */
-  async isCached(stage: Stage | AggregateStage): Promise<boolean> {
+  /** True when every output of `stage` is cached under `hash` (default: its hash now) and not to be overwritten. */
+  async isCached(stage: Stage | AggregateStage, hash: string = this.stageHash(stage)): Promise<boolean> {
     if (stage.cachers.length === 0 || this.#overwriting(stage.name)) return false;
     for (const [i, output] of stage.outputs.entries()) {
-      if (!(await this.cache.has(this.cache.keys(this.hash, stage.name, output, stage.cachers[i] as Cacher)))) return false;
+      if (!(await this.cache.has(this.cache.keys(hash, stage.name, output, stage.cachers[i] as Cacher)))) return false;
     }
     return true;
   }
@@ -215,11 +239,12 @@ export class PipelineRecord<P = Record<string, unknown>> {
   async #execute(stage: Stage | AggregateStage, compute: () => Promise<Record<string, unknown>>, inputHashes?: readonly string[]): Promise<void> {
     const started = performance.now();
     const cached = stage.cachers.length > 0;
-    const keys = stage.outputs.map((o, i) => (cached ? this.cache.keys(this.hash, stage.name, o, stage.cachers[i] as Cacher) : null));
+    const hash = this.stageHash(stage);
+    const keys = stage.outputs.map((o, i) => (cached ? this.cache.keys(hash, stage.name, o, stage.cachers[i] as Cacher) : null));
     const run: StageRun = {
       stage: stage.name,
       kind: stage.kind,
-      hash: this.hash,
+      hash,
       inputs: [...stage.inputs],
       outputs: [],
       status: "computed",
@@ -227,13 +252,14 @@ export class PipelineRecord<P = Record<string, unknown>> {
     };
     this.context.onEvent?.({ type: "stage-start", record: this.name, stage: stage.name });
     this.#current = stage.name;
+    this.#currentHash = hash;
     try {
-      if (await this.isCached(stage)) {
+      if (await this.isCached(stage, hash)) {
         run.status = "cached";
         for (const [i, output] of stage.outputs.entries()) {
           const k = keys[i] as NonNullable<(typeof keys)[number]>;
           const cacher = stage.cachers[i] as Cacher;
-          this.setLazy(output, stage.name, k.data, () => this.cache.load(k, cacher));
+          this.setLazy(output, stage.name, k.data, () => this.cache.load(k, cacher), hash);
           (run.outputs as StageRun["outputs"][number][]).push({ name: output, key: k.data, summary: "cached (not loaded)" });
         }
       } else {
@@ -245,7 +271,7 @@ export class PipelineRecord<P = Record<string, unknown>> {
           if (isLabbookError(cause, "STAGE_FAILED")) throw cause;
           throw new LabbookError(
             "STAGE_FAILED",
-            `Stage "${stage.name}" failed for record "${this.name}" (hash ${this.hash.slice(0, 12)}): ${(cause as Error)?.message ?? String(cause)}`,
+            `Stage "${stage.name}" failed for record "${this.name}" (hash ${hash.slice(0, 12)}): ${(cause as Error)?.message ?? String(cause)}`,
             { path: stage.name, cause },
           );
         }
@@ -277,14 +303,15 @@ export class PipelineRecord<P = Record<string, unknown>> {
           const k = keys[i];
           if (k) {
             const cacher = stage.cachers[i] as Cacher;
-            await this.cache.save(k, value, cacher, this.#metadata(stage.name, output, cacher, k.data, inputHashes), overwrite);
+            await this.cache.save(k, value, cacher, this.#metadata(stage, hash, output, cacher, k.data, inputHashes), overwrite);
           }
-          this.set(output, value, stage.name, k?.data ?? null);
+          this.set(output, value, stage.name, k?.data ?? null, hash);
           (run.outputs as StageRun["outputs"][number][]).push({ name: output, key: k?.data ?? null, summary: summarize(value) });
         }
       }
     } finally {
       this.#current = undefined;
+      this.#currentHash = undefined;
       run.durationMs = performance.now() - started;
       this.stages.push(run);
       this.context.onEvent?.({ type: "stage-end", record: this.name, stage: stage.name, status: run.status, durationMs: run.durationMs });

@@ -75,7 +75,7 @@ interface RecordMessage {
   reports: Array<ReportItem & { stage: string | null }>;
   metrics: Record<string, number>;
   tracked: string[];
-  state: Array<{ name: string; stage: string; key: string | null; value?: unknown }>;
+  state: Array<{ name: string; stage: string; key: string | null; hash: string; value?: unknown }>;
 }
 
 type ToWorker = { type: "run"; index: number } | { type: "exit" };
@@ -101,7 +101,8 @@ async function toMessage(record: PipelineRecord): Promise<RecordMessage> {
   for (const name of record.keys()) {
     const key = record.keyOf(name);
     // Cached values are read back from the shared cache by the parent (lazily); the rest travel by IPC.
-    state.push(key === null ? { name, stage: "", key, value: await record.get(name) } : { name, stage: "", key });
+    const hash = record.hashOf(name);
+    state.push(key === null ? { name, stage: "", key, hash, value: await record.get(name) } : { name, stage: "", key, hash });
   }
   return {
     name: record.name,
@@ -126,10 +127,10 @@ function fromMessage(message: RecordMessage, experiment: PipelineExperiment, con
     const stageName = run?.stage ?? "";
     const cacher = cacherFor(experiment, stageName, slot.name);
     if (slot.key !== null && cacher) {
-      const keys = context.cache.keys(message.hash, stageName, slot.name, cacher);
-      record.setLazy(slot.name, stageName, slot.key, () => context.cache.load(keys, cacher));
+      const keys = context.cache.keys(slot.hash, stageName, slot.name, cacher);
+      record.setLazy(slot.name, stageName, slot.key, () => context.cache.load(keys, cacher), slot.hash);
     } else {
-      record.set(slot.name, slot.value, stageName, null);
+      record.set(slot.name, slot.value, stageName, null, slot.hash);
     }
   }
   return record;

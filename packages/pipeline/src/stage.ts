@@ -17,6 +17,15 @@ export interface StageOptions<In extends AnyValues, Out extends AnyValues> {
   readonly artifacts?: ReadonlyArray<keyof Out & string> | undefined;
 }
 
+export interface StageUses<P> {
+  /**
+   * The parameters this stage reads. Given, the stage caches under a hash of just these parameters
+   * and the hashes its inputs were made under, so changing another parameter does not rerun it (and
+   * parameter sets that agree on them share its outputs). Omitted: the whole parameter set's hash.
+   */
+  readonly uses?: ReadonlyArray<keyof P & string> | undefined;
+}
+
 /** A stage: a function of its declared inputs that returns its declared outputs. */
 export interface Stage<In extends AnyValues = AnyValues, Out extends AnyValues = AnyValues, P = AnyValues> {
   readonly kind: "stage";
@@ -25,6 +34,7 @@ export interface Stage<In extends AnyValues = AnyValues, Out extends AnyValues =
   readonly outputs: readonly string[];
   readonly cachers: readonly Cacher[];
   readonly artifacts: readonly string[];
+  readonly uses: readonly string[] | undefined;
   readonly run: (inputs: In, record: PipelineRecord<P>) => Out | Promise<Out>;
 }
 
@@ -44,6 +54,7 @@ export interface AggregateStage<In extends AnyValues = AnyValues, Out extends An
   readonly outputs: readonly string[];
   readonly cachers: readonly Cacher[];
   readonly artifacts: readonly string[];
+  readonly uses: undefined;
   readonly run: (records: ReadonlyArray<AggregateInput<In, P>>, record: PipelineRecord<P>) => Out | Promise<Out>;
 }
 
@@ -74,10 +85,10 @@ function spec<In extends AnyValues, Out extends AnyValues>(options: StageOptions
  * );
  */
 export function stage<In extends AnyValues = AnyValues, Out extends AnyValues = AnyValues, P = AnyValues>(
-  options: StageOptions<In, Out>,
+  options: StageOptions<In, Out> & StageUses<P>,
   run: (inputs: In, record: PipelineRecord<P>) => Out | Promise<Out>,
 ): Stage<In, Out, P> {
-  return { kind: "stage", ...spec(options), run };
+  return { kind: "stage", ...spec(options), uses: options.uses === undefined ? undefined : [...options.uses], run };
 }
 
 /**
@@ -93,5 +104,5 @@ export function aggregate<In extends AnyValues = AnyValues, Out extends AnyValue
   options: StageOptions<In, Out>,
   run: (records: ReadonlyArray<AggregateInput<In, P>>, record: PipelineRecord<P>) => Out | Promise<Out>,
 ): AggregateStage<In, Out, P> {
-  return { kind: "aggregate", ...spec(options), run };
+  return { kind: "aggregate", ...spec(options), uses: undefined, run };
 }

@@ -219,6 +219,60 @@ describe("stages and the cache", () => {
     expect(calls).toContain("compare");
   });
 
+  it("a stage that declares uses caches under those parameters and its inputs' hashes only", async () => {
+    const { storage, keys } = countingStorage();
+    const calls: string[] = [];
+    const p = z.object({ n: z.number(), lr: z.number(), tag: z.string() });
+    const load = stage<Record<string, never>, { data: number[] }, z.output<typeof p>>(
+      { name: "load", outputs: ["data"], cachers: [cachers.json()], uses: ["n"] },
+      (_i, r) => {
+        calls.push(`load:${r.name}`);
+        return { data: Array.from({ length: r.params.n }, (_, i) => i) };
+      },
+    );
+    const prep = stage<{ data: number[] }, { prepped: number[] }>(
+      { name: "prep", inputs: ["data"], outputs: ["prepped"], cachers: [cachers.json()], uses: [] },
+      ({ data }, r) => {
+        calls.push(`prep:${r.name}`);
+        return { prepped: data.map((x) => x + 1) };
+      },
+    );
+    const fit = stage<{ prepped: number[] }, { w: number }, z.output<typeof p>>(
+      { name: "fit", inputs: ["prepped"], outputs: ["w"], cachers: [cachers.json()], uses: ["lr"] },
+      ({ prepped }, r) => {
+        calls.push(`fit:${r.name}`);
+        return { w: prepped.reduce((a, b) => a + b, 0) * r.params.lr };
+      },
+    );
+    const experiment = defineExperiment({ name: "uses", parameters: p, stages: [load, prep, fit] });
+    const ctx = context(storage);
+    // Two sets that agree on n share load and prep; fit differs by lr.
+    const a = await runRecord(experiment, { name: "a", n: 3, lr: 0.1, tag: "x" }, ctx);
+    const b = await runRecord(experiment, { name: "b", n: 3, lr: 0.2, tag: "y" }, ctx);
+    expect(calls).toEqual(["load:a", "prep:a", "fit:a", "fit:b"]);
+    expect(b.stages.map((st) => st.status)).toEqual(["cached", "cached", "computed"]);
+    expect(a.stages[0]?.hash).toBe(b.stages[0]?.hash);
+    expect(a.stages[2]?.hash).not.toBe(b.stages[2]?.hash);
+    expect(await b.get("w")).toBeCloseTo(1.2);
+    // A changed n reruns load, and prep (uses nothing) reruns because its input's hash changed.
+    calls.length = 0;
+    await runRecord(experiment, { name: "c", n: 4, lr: 0.1, tag: "x" }, ctx);
+    expect(calls).toEqual(["load:c", "prep:c", "fit:c"]);
+    // A parameter no stage uses changes nothing.
+    calls.length = 0;
+    const before = await keys();
+    await runRecord(experiment, { name: "d", n: 3, lr: 0.1, tag: "other" }, ctx);
+    expect(calls).toEqual([]);
+    expect(await keys()).toEqual(before);
+    // The sidecar shows only the parameters the stage uses.
+    const meta = JSON.parse(new TextDecoder().decode(await storage.read(`cache/toy_${a.stages[0]?.hash}_load_data_metadata.json`)));
+    expect(meta.parameters).toEqual({ n: 3 });
+    // plan computes the same hashes without running.
+    const planned = await plan(experiment, [{ name: "e", n: 3, lr: 0.5, tag: "z" }], ctx);
+    expect(planned.map((e) => `${e.stage}:${e.cached}`)).toEqual(["load:true", "prep:true", "fit:false"]);
+    expect(planned[1]?.hash).toBe(a.stages[1]?.hash);
+  });
+
   it("always runs a stage without cachers", async () => {
     const { storage } = countingStorage();
     let n = 0;
@@ -451,6 +505,19 @@ describe("typed errors before anything runs", () => {
       /Invalid parameter set name undefined \(from x.json\)/,
     ],
     ["no parameter sets", () => validateParameterSets(toy([]), []), "INVALID_ARGUMENT", /No parameter sets for "toy"/],
+    [
+      "a stage that uses a parameter the schema does not have",
+      () =>
+        validateExperiment(
+          defineExperiment({
+            name: "e",
+            parameters: z.object({ lr: z.number() }),
+            stages: [stage<Record<string, never>, Record<string, never>, { lr: number; lR: number }>({ name: "s", uses: ["lR"] }, noop)],
+          }),
+        ),
+      "INVALID_ARGUMENT",
+      /Stage "s" uses the parameter "lR", which the schema of "e" does not have \(it has: lr\)/,
+    ],
   ];
   it.each(cases)("%s", (_label, fn, code, message) => {
     let error: unknown;
