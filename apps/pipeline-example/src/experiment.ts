@@ -2,6 +2,9 @@
  * A small model on a generated data set: two noisy 2-D clusters, a logistic regression trained by
  * gradient descent, evaluated on a held-out split, for each parameter set; then an aggregate stage
  * compares them. Run it with `pnpm example:pipeline` (or see docs/pipeline.md).
+ *
+ * Each stage names the parameters it uses: the three sets share one data set and one split (made
+ * once), and changing a training parameter reruns only training and evaluation of that set.
  */
 import { aggregate, cachers, defineExperiment, notHashed, stage } from "labbook";
 import { z } from "zod";
@@ -60,7 +63,7 @@ function logLoss(model: Model, data: Dataset): number {
 }
 
 const makeData = stage<Record<string, never>, { data: Dataset }, Params>(
-  { name: "make_data", outputs: ["data"], cachers: [cachers.json()] },
+  { name: "make_data", outputs: ["data"], cachers: [cachers.json()], uses: ["samples", "noise", "seed"] },
   (_inputs, record) => {
     const { samples, noise, seed } = record.params;
     const rand = random(seed);
@@ -77,7 +80,7 @@ const makeData = stage<Record<string, never>, { data: Dataset }, Params>(
 );
 
 const split = stage<{ data: Dataset }, { train: Dataset; test: Dataset }, Params>(
-  { name: "split", inputs: ["data"], outputs: ["train", "test"], cachers: [cachers.json(), cachers.json()] },
+  { name: "split", inputs: ["data"], outputs: ["train", "test"], cachers: [cachers.json(), cachers.json()], uses: [] },
   ({ data }) => {
     const cut = Math.floor(data.x.length * 0.75);
     return {
@@ -88,7 +91,14 @@ const split = stage<{ data: Dataset }, { train: Dataset; test: Dataset }, Params
 );
 
 const train = stage<{ train: Dataset }, { model: Model; losses: number[] }, Params>(
-  { name: "train", inputs: ["train"], outputs: ["model", "losses"], cachers: [cachers.json(), cachers.json()], artifacts: ["model"] },
+  {
+    name: "train",
+    inputs: ["train"],
+    outputs: ["model", "losses"],
+    cachers: [cachers.json(), cachers.json()],
+    artifacts: ["model"],
+    uses: ["lr", "epochs", "l2"],
+  },
   ({ train }, record) => {
     const { lr, epochs, l2 } = record.params;
     const model: Model = { w: [0, 0], b: 0 };
@@ -114,7 +124,7 @@ const train = stage<{ train: Dataset }, { model: Model; losses: number[] }, Para
 );
 
 const evaluate = stage<{ model: Model; test: Dataset }, { scores: Scores }, Params>(
-  { name: "evaluate", inputs: ["model", "test"], outputs: ["scores"], cachers: [cachers.json()] },
+  { name: "evaluate", inputs: ["model", "test"], outputs: ["scores"], cachers: [cachers.json()], uses: [] },
   ({ model, test }, record) => {
     let correct = 0;
     test.x.forEach((row, i) => {

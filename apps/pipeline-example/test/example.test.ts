@@ -24,6 +24,19 @@ function paramsFile(name: string, sets: unknown[]): string {
   return file;
 }
 
+type Meta = { stage: string; record: string; parameters: Record<string, unknown> };
+
+/** The parsed _metadata.json sidecars among `files`. */
+function metadata(files: Map<string, { content: string }>): Meta[] {
+  return [...files].filter(([name]) => name.endsWith("_metadata.json")).map(([, f]) => JSON.parse(f.content) as Meta);
+}
+
+function count(entries: Meta[], field: "stage" | "record"): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of entries) out[m[field]] = (out[m[field]] ?? 0) + 1;
+  return out;
+}
+
 function ok(result: ReturnType<typeof labbookRun>): void {
   expect(result.stderr + result.stdout).not.toMatch(/labbook: /);
   expect(result.code).toBe(0);
@@ -36,9 +49,12 @@ describe("the pipeline example", () => {
   it("computes every stage on the first run and skips every cached stage on the second", async () => {
     ok(labbookRun([experimentModule, "-p", baseParams, "--data", data]));
     const first = cacheFiles(cache);
-    // 3 records × 6 cached outputs + 2 aggregate outputs, each with its _metadata.json.
-    expect(first.size).toBe((3 * 6 + 2) * 2);
-    for (const set of base) expect([...first.keys()].filter((f) => f.includes(hashOf(set)))).toHaveLength(12);
+    // The three sets share one data set and one split (same samples, noise, seed); each trains and
+    // evaluates its own model; the aggregate has two outputs. Every output has its _metadata.json.
+    const entries = metadata(first);
+    expect(count(entries, "stage")).toEqual({ make_data: 1, split: 2, train: 6, evaluate: 3, compare: 2 });
+    expect(first.size).toBe(14 * 2);
+    expect(new Set(entries.filter((m) => m.stage === "train").map((m) => m.record))).toEqual(new Set(base.map((s) => s.name)));
 
     ok(labbookRun([experimentModule, "-p", baseParams, "--data", data]));
     const second = cacheFiles(cache);
@@ -64,13 +80,15 @@ describe("the pipeline example", () => {
     ok(labbookRun([experimentModule, "-p", paramsFile("changed.json", changed), "--data", data]));
     const after = cacheFiles(cache);
     for (const [name, file] of before) expect(after.get(name)).toEqual(file);
-    const added = [...after.keys()].filter((k) => !before.has(k));
-    const fastHash = hashOf(changed[1] as Record<string, unknown>);
-    // fast's six cached outputs under its new hash, and the aggregate's two under a new combined hash.
-    expect(added.filter((k) => k.includes(fastHash))).toHaveLength(12);
-    expect(added.filter((k) => k.includes("_compare_"))).toHaveLength(4);
-    expect(added).toHaveLength(16);
-    for (const set of base.filter((s) => s.name !== "fast")) expect(added.some((k) => k.includes(hashOf(set)))).toBe(false);
+    const added = new Map([...after].filter(([k]) => !before.has(k)));
+    // Only what depends on lr: fast's training and evaluation, and the aggregate. The data and the
+    // split (which do not use lr) and the other sets stay as they were.
+    const entries = metadata(added);
+    expect(count(entries, "stage")).toEqual({ train: 2, evaluate: 1, compare: 2 });
+    expect(added.size).toBe(5 * 2);
+    expect(new Set(entries.map((m) => m.record))).toEqual(new Set(["fast", "aggregate"]));
+    expect(entries.find((m) => m.stage === "train")?.parameters).toEqual({ lr: 0.3, epochs: 40, l2: 0 });
+    expect(hashOf(changed[1] as Record<string, unknown>)).not.toBe(hashOf(base[1] as Record<string, unknown>));
   });
 
   it("a field marked notHashed changes nothing in the cache", () => {
@@ -113,7 +131,7 @@ describe("the pipeline example", () => {
     const folder = readdirSync(path.join(data, "runs")).find((d) => d.startsWith(`toy-classifier_${run?.parameters.run_number}_`));
     expect(folder).toBeDefined();
     const full = path.join(data, "runs", folder as string);
-    expect(readdirSync(path.join(full, "cache"))).toHaveLength(40);
+    expect(readdirSync(path.join(full, "cache"))).toHaveLength(28);
     expect(readFileSync(path.join(full, "reproduce.sh"), "utf8")).toContain(`labbook run ${experimentModule} -p params/base.json --data . --cache-dir cache`);
     expect(JSON.parse(readFileSync(path.join(full, "environment.json"), "utf8")).lockfile.file).toMatch(/pnpm-lock\.yaml$/);
   });
@@ -152,11 +170,13 @@ describe("the pipeline example", () => {
     const a = cacheFiles(path.join(serial, "cache"));
     const b = cacheFiles(path.join(parallel, "cache"));
     expect([...b.keys()]).toEqual([...a.keys()]);
-    expect(a.size).toBe((4 * 6 + 2) * 2);
+    // The fourth set has its own seed, so its own data set and split.
+    expect(a.size).toBe((2 + 4 + 8 + 4 + 2) * 2);
     for (const [name, file] of a) {
       const other = b.get(name)?.content ?? "";
       if (name.endsWith("_metadata.json")) {
-        const strip = (text: string) => ({ ...JSON.parse(text), created_at: null });
+        // An entry two sets share names whichever record made it first: in parallel, any of them.
+        const strip = (text: string) => ({ ...JSON.parse(text), created_at: null, record: null });
         expect(strip(other)).toEqual(strip(file.content));
       } else expect(other).toBe(file.content);
     }
