@@ -22,12 +22,38 @@ export interface RunCommandOptions {
 
 const MODULE_EXTENSIONS = /\.(m|c)?(j|t)s$/;
 
-async function importModule(file: string, what: string): Promise<Record<string, unknown>> {
+let tsxRegistered = false;
+
+/** Node 20 cannot load TypeScript by itself: register tsx (when installed) the first time a .ts module comes. */
+async function registerTypeScript(file: string, what: string): Promise<void> {
+  if (tsxRegistered) return;
+  let api: { register: () => unknown };
   try {
-    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    api = (await import("tsx/esm/api")) as { register: () => unknown };
   } catch (cause) {
-    const hint = /\.(m|c)?ts$/.test(file) ? " (a .ts module needs a TypeScript loader, e.g. node --import tsx)" : "";
-    throw new UsageError(`Cannot load ${what} ${file}${hint}: ${(cause as Error).message}`);
+    throw new UsageError(
+      `Cannot load ${what} ${file}: TypeScript modules need the package tsx (npm install --save-dev tsx), or write the module in JavaScript.`,
+      {
+        cause,
+      },
+    );
+  }
+  api.register();
+  tsxRegistered = true;
+}
+
+async function importModule(file: string, what: string, retried = false): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(file);
+  // Node remembers a failed import of a URL: the retry after registering tsx asks for a fresh one.
+  if (retried) url.search = "?labbook-tsx";
+  try {
+    return (await import(url.href)) as Record<string, unknown>;
+  } catch (cause) {
+    if (!retried && (cause as { code?: string }).code === "ERR_UNKNOWN_FILE_EXTENSION" && /\.(m|c)?ts$/.test(file)) {
+      await registerTypeScript(file, what);
+      return importModule(file, what, true);
+    }
+    throw new UsageError(`Cannot load ${what} ${file}: ${(cause as Error).message}`, { cause });
   }
 }
 
