@@ -205,6 +205,16 @@ describe("the pipeline example", () => {
     const project = await openProject(path.join(dir, "project.json"), { mode: "r" });
     expect(project.experiments[0]?.parameters.status).toBe("failed");
     expect(readdirSync(path.join(dir, "cache")).filter((f) => f.includes("_prepare_rows"))).toHaveLength(2);
+
+    // The same from worker processes.
+    const parallelDir = path.join(tmp, "failing-parallel");
+    const fixture = path.join(appDir, "test", "fixtures", "failing.ts");
+    const parallel = labbookRun([fixture, "-p", "only", "-p", "another", "--data", parallelDir, "--parallel", "2"]);
+    expect(parallel.code).toBe(1);
+    expect(parallel.stderr).toMatch(/labbook: Stage "explode" failed for record "(only|another)" .*the reactor overheated \[STAGE_FAILED\]/);
+    const p2 = await openProject(path.join(parallelDir, "project.json"), { mode: "r" });
+    expect([p2.experiments[0]?.parameters.status, p2.experiments[0]?.parameters.workers]).toEqual(["failed", 2]);
+    expect(readdirSync(path.join(parallelDir, "cache")).filter((f) => f.includes("_prepare_rows"))).toHaveLength(2);
   });
 
   it("bad usage exits 2 before running anything", () => {

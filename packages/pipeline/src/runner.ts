@@ -174,7 +174,8 @@ function defaultSpawn(): ChildProcess {
   return fork(script, process.argv.slice(2), {
     env: { ...process.env, [WORKER_ENV]: "1" },
     serialization: "advanced",
-    stdio: ["ignore", "ignore", "inherit", "ipc"],
+    // What stages print still reaches the terminal; progress comes back over IPC.
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
 }
 
