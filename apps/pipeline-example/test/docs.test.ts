@@ -23,7 +23,7 @@ function words(line: string): string[] {
   return out;
 }
 
-describe("docs/pipeline.md", () => {
+describe("docs/pipeline.md", { timeout: 240_000 }, () => {
   const module = blocks.find((b) => b.lang === "ts" && b.code.includes("export default defineExperiment"));
   const params = blocks.find((b) => b.lang === "json");
   const library = blocks.find((b) => b.lang === "ts" && b.code.includes("runPipeline("));

@@ -42,7 +42,8 @@ function ok(result: ReturnType<typeof labbookRun>): void {
   expect(result.code).toBe(0);
 }
 
-describe("the pipeline example", () => {
+// Each test starts the command one or more times (tsx compiles the modules each time): allow for a loaded machine.
+describe("the pipeline example", { timeout: 240_000 }, () => {
   const data = path.join(tmp, "data");
   const cache = path.join(data, "cache");
 

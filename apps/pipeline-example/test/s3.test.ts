@@ -14,7 +14,7 @@ import { baseParams, experimentModule, labbookRun, labbookRunAsync } from "./cli
 
 const moto = findMoto();
 
-describe.skipIf(!moto)("the pipeline example with its data on S3", () => {
+describe.skipIf(!moto)("the pipeline example with its data on S3", { timeout: 240_000 }, () => {
   let server: MotoServer;
   let tmp: string;
   let env: Record<string, string>;
