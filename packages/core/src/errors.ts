@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   "UNSUPPORTED",
   "STORAGE",
   "LOCKED",
+  "STAGE_FAILED",
 ] as const;
 
 export type LabbookErrorCode = (typeof ERROR_CODES)[number];

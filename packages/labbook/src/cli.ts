@@ -192,6 +192,24 @@ repo
     await repoDiff(location, name, a, b, options);
   });
 
+program
+  .command("run")
+  .description("run a pipeline experiment: stages cached by parameter hash, logged as a labbook experiment (docs/pipeline.md)")
+  .argument("<module>", "experiment module (default export: defineExperiment(...))")
+  .option("-p, --params <file or name>", "parameter file (.json or module) or named parameter set; repeatable", (v: string, p: string[] = []) => [...p, v])
+  .option("--data <location>", "folder or s3:// URL for the cache, runs/, reports/ and project.json", "data")
+  .option("--project <location>", "log runs to this project instead of <data>/project.json")
+  .option("--cache-dir <dir>", "cache folder inside --data", "cache")
+  .option("--overwrite", "recompute every stage")
+  .option("--overwrite-stage <name>", "recompute this stage; repeatable", (v: string, p: string[] = []) => [...p, v])
+  .option("--dry", "print what would run and what is cached; run and write nothing")
+  .option("--hashes", "print each parameter set's hash and exit")
+  .option("--parallel <n>", "spread parameter sets over n worker processes")
+  .option("--store-full", "copy outputs, parameters and environment into <data>/runs/<name>_<n>_<timestamp>/")
+  .option("--no-report", "skip the HTML report")
+  .option("--notes <text>", "notes kept with the run")
+  .action(async (module: string, options) => (await import("./cli/run.js")).run(module, options));
+
 function debugRequested(): boolean {
   return program.opts().debug === true || process.argv.includes("--debug");
 }

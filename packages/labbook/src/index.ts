@@ -1,4 +1,34 @@
 export * from "@labbook/core";
+export {
+  type AggregateInput,
+  type AggregateStage,
+  aggregate,
+  aggregateHash,
+  Cache,
+  type CacheMetadata,
+  type Cacher,
+  cachers,
+  canonicalParameters,
+  defineExperiment,
+  handlerCacher,
+  hashAs,
+  hashRepresentation,
+  notHashed,
+  type ParameterSet,
+  PIPELINE_RUN_TAG,
+  type PipelineExperiment,
+  PipelineRecord,
+  parameterHash,
+  type ReportItem,
+  type RunOptions,
+  type RunResult,
+  renderReport,
+  runPipeline,
+  type Stage,
+  type StageRun,
+  stage,
+  validateExperiment,
+} from "@labbook/pipeline";
 export * from "@labbook/registry";
 export * from "@labbook/repository";
 export { LocalStorage, type LocalStorageOptions } from "@labbook/storage-local";
