@@ -110,6 +110,7 @@ const results = {
     faults.invalidAfterSuccess +
     repoFaults.invalid +
     sameSlug.mixed +
+    sameSlug.lostReported +
     sameSlug.brokenArtifacts +
     overwriteCrash.corrupt,
   faultsInjected: faults.faultsInjected + repoFaults.faultsInjected,
