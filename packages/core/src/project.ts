@@ -543,8 +543,8 @@ export class Project implements Iterable<Experiment> {
       const own = owners[i];
       const text = stored.texts?.[i];
       if (!own) return this.#stored(record, text, frozen);
-      // Stored as this process last saw it: nobody else changed it, so ours is simply newer.
-      if (text === undefined || text !== seenText.get(own)) own.replaceRecord(mergeExperimentRecords(record, own.record));
+      // Stored as this process last saw or sent it: nobody else changed it, so ours is simply newer.
+      if (text === undefined || (text !== seenText.get(own) && text !== sentText.get(own))) own.replaceRecord(mergeExperimentRecords(record, own.record));
       own.committed = true;
       if (text === undefined) seenText.delete(own);
       else seenText.set(own, text);
