@@ -23,10 +23,13 @@ export interface LossWorkerArgs {
 
 const args = JSON.parse(process.argv[2] ?? "{}") as LossWorkerArgs;
 
+// Saves that reported experiments as lost: among labbook writers alone there must be none.
+let lostReported = 0;
+
 async function saveUntilDone(project: Project): Promise<number> {
   for (let conflicts = 0; ; conflicts++) {
     try {
-      await project.save();
+      lostReported += (await project.save()).lost.length;
       return conflicts;
     } catch (error) {
       if (!isLabbookError(error, "CONFLICT")) throw error;
@@ -63,7 +66,7 @@ async function main(): Promise<void> {
       process.send?.({ type: "saved", uid: String(v) });
     }
   }
-  process.send?.({ type: "done", conflicts });
+  process.send?.({ type: "done", conflicts, lostReported });
 }
 
 main().then(

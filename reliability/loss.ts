@@ -21,6 +21,8 @@ export interface SameSlugFigures {
   sharingSlug: number;
   brokenArtifacts: number;
   conflictsRetried: number;
+  /** Experiments a save reported as erased by another writer: labbook writers never erase, so 0. */
+  lostReported: number;
   ms: number;
 }
 
@@ -35,11 +37,14 @@ export async function sameSlugLocal(options: { writers: number; perWriter: numbe
   try {
     const storage = { kind: "local" as const, root };
     let conflicts = 0;
+    let lostReported = 0;
     const children = Array.from({ length: options.writers }, (_, w) => {
       const args: LossWorkerArgs = { kind: "same-slug", storage, writer: w, count: options.perWriter, name: "train" };
       const child = startWorker("loss-worker.ts", args, { silent: true });
-      child.on("message", (m: { type: string; conflicts?: number }) => {
-        if (m.type === "done") conflicts += m.conflicts ?? 0;
+      child.on("message", (m: { type: string; conflicts?: number; lostReported?: number }) => {
+        if (m.type !== "done") return;
+        conflicts += m.conflicts ?? 0;
+        lostReported += m.lostReported ?? 0;
       });
       return child;
     });
@@ -59,6 +64,7 @@ export async function sameSlugLocal(options: { writers: number; perWriter: numbe
       sharingSlug: records.filter((r) => (slugs.get(r.slug) ?? 0) > 1).length,
       brokenArtifacts: check.brokenArtifacts.length,
       conflictsRetried: conflicts,
+      lostReported,
       ms: Date.now() - started,
     };
   } finally {

@@ -32,7 +32,7 @@ const faultRate = setting("FAULT_RATE", 0.2);
 const local = await concurrencyLocal({ writers, perWriter });
 const crash = await crashLocal({ trials });
 const sameSlug = await sameSlugLocal({ writers, perWriter: setting("SAME_SLUG_PER_WRITER", 50) });
-const overwriteCrash = await overwriteCrashLocal({ trials: setting("OVERWRITE_TRIALS", 50) });
+const overwriteCrash = await overwriteCrashLocal({ trials: setting("OVERWRITE_TRIALS", 40) });
 const repoRoot_ = await tempDir("repo-concurrency");
 const repoLocal = await concurrencyRepository({ writers, perWriter: repoPerWriter, names: 3, storage: { kind: "local", root: repoRoot_ } });
 await rm(repoRoot_, { recursive: true, force: true });
@@ -86,6 +86,7 @@ const results = {
     faults.invalidAfterSuccess +
     repoFaults.invalid +
     sameSlug.mixed +
+    sameSlug.lostReported +
     sameSlug.brokenArtifacts +
     overwriteCrash.corrupt,
   faultsInjected: faults.faultsInjected + repoFaults.faultsInjected,

@@ -439,6 +439,8 @@ export class Project implements Iterable<Experiment> {
       const kept = !reuse || e.dirty || e.hasDirtyArtifacts() ? undefined : storedText.get(e.record);
       if (kept !== undefined) return kept;
       const text = stringifyPyJson(e.record, { indent: 4, sortKeys: true, level: 1 });
+      // Every text is scanned once, when it enters the cache (kept texts were cut at scanned positions).
+      if (!isOneValue(text)) throw new Error(`experiment "${e.slug}" does not serialise to one JSON value (an internal error; please report it)`);
       storedText.set(e.record, text);
       return text;
     });
@@ -503,13 +505,11 @@ export class Project implements Iterable<Experiment> {
       version: () => this.#version,
       serialize: () => {
         parts = this.#parts();
-        let text = joinParts(parts);
-        if (!isWhole(text, parts)) {
-          // A kept text that is not one whole value would corrupt the index: write every experiment afresh instead.
-          parts = this.#parts(false);
-          text = joinParts(parts);
-          if (!isWhole(text, parts)) throw new Error("the text to write does not parse as one JSON array of experiments (an internal error; please report it)");
-        }
+        // The check that the text parses, kept cheap: every part was scanned as one whole JSON value
+        // when it was cut from a file or written, the frame around them is fixed, so what is left is
+        // that each part is still an object. If one is not, every experiment is written afresh.
+        if (!parts.every((p) => p.startsWith("{") && p.endsWith("}"))) parts = this.#parts(false);
+        const text = joinParts(parts);
         // The file is ASCII (non-ASCII is escaped), so length is its size in bytes.
         if (text.length > this.#maxIndexBytes)
           throw new Error(`it would be ${text.length} bytes, over the ${this.#maxIndexBytes}-byte limit (option maxIndexBytes)`);
@@ -543,8 +543,8 @@ export class Project implements Iterable<Experiment> {
       const own = owners[i];
       const text = stored.texts?.[i];
       if (!own) return this.#stored(record, text, frozen);
-      // Stored as this process last saw it: nobody else changed it, so ours is simply newer.
-      if (text === undefined || text !== seenText.get(own)) own.replaceRecord(mergeExperimentRecords(record, own.record));
+      // Stored as this process last saw or sent it: nobody else changed it, so ours is simply newer.
+      if (text === undefined || (text !== seenText.get(own) && text !== sentText.get(own))) own.replaceRecord(mergeExperimentRecords(record, own.record));
       own.committed = true;
       if (text === undefined) seenText.delete(own);
       else seenText.set(own, text);
@@ -574,10 +574,10 @@ function joinParts(parts: readonly string[]): string {
   return parts.length === 0 ? "[]" : `[\n    ${parts.join(",\n    ")}\n]`;
 }
 
-/** The cheap check before a commit: the text is one JSON array whose elements are exactly `parts`. */
-function isWhole(text: string, parts: readonly string[]): boolean {
-  const spans = arrayElementSpans(text);
-  return spans !== undefined && spans.length === parts.length && spans.every(([start, end], i) => end - start === parts[i]?.length);
+/** `text` is exactly one JSON object or array, as the scanner sees it. */
+function isOneValue(text: string): boolean {
+  const spans = arrayElementSpans(`[${text}]`);
+  return spans?.length === 1 && spans[0]?.[0] === 1 && spans[0][1] === text.length + 1;
 }
 
 /**

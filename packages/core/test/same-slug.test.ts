@@ -78,6 +78,24 @@ describe("experiments that share a slug keep their identity across writers", () 
     expect(p.merge(await Project.open("project.json", { storage, mode: "r" })).serialize()).toBe(p.serialize());
   });
 
+  it("an experiment whose index write landed unanswered keeps a later edit when the save is retried", async () => {
+    const storage = new MemoryStorage();
+    const project = await Project.open("project.json", { storage, mode: "w+", author: "ada", clock: sameSecond });
+    const e = await project.log("train", (x) => x.logMetric("m", 5));
+    const write = storage.write.bind(storage);
+    storage.write = async (key, data, options) => {
+      storage.write = write;
+      await write(key, data, options);
+      throw new Error("connection reset");
+    };
+    await expect(project.save()).rejects.toMatchObject({ code: "SAVE_FAILED" });
+    // Same second: only knowing that the stored copy is the one this process sent keeps the edit.
+    e.logMetric("m", 0);
+    await project.save();
+    const reopened = await Project.open("project.json", { storage, mode: "r" });
+    expect(reopened.experiments.map((x) => x.metrics.m)).toEqual([0]);
+  });
+
   it("a save lists the experiments an uncoordinated rewrite erased, and writes them back", async () => {
     const storage = new MemoryStorage();
     const project = await Project.open("project.json", { storage, author: "ada", clock: sameSecond });

@@ -12,6 +12,7 @@ describe("loss scenarios on local disk (short settings)", () => {
     expect(f.found).toBe(32);
     expect(f.mixed).toBe(0);
     expect(f.brokenArtifacts).toBe(0);
+    expect(f.lostReported).toBe(0);
   });
 
   it("a writer overwriting one artifact in place, killed with SIGKILL, never leaves it broken", async () => {
