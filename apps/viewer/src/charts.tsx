@@ -115,6 +115,7 @@ export function GroupedBarChart(props: { title: string; groups: string[]; series
           width: WIDTH,
           height: HEIGHT,
           cursor: { show: false },
+          legend: { live: false },
           scales: { x: { time: false, range: [-1, props.groups.length * (k + 1) - 1] }, y: { range: (_u, min, max) => [Math.min(0, min), max * 1.05 || 1] } },
           axes: [{ splits: () => centers, values: () => props.groups }, {}],
           series: [
@@ -153,6 +154,7 @@ export function ScatterChart(props: { title: string; xLabel: string; yLabel: str
           width: WIDTH,
           height: HEIGHT,
           cursor: { show: false },
+          legend: { live: false },
           // Padding so points at the extremes are drawn whole.
           scales: { x: { time: false, range: (_u, min, max) => pad(min, max) }, y: { range: (_u, min, max) => pad(min, max) } },
           axes: [{ label: props.xLabel }, { label: props.yLabel }],
@@ -192,6 +194,7 @@ export function LineChart(props: { title: string; series: Array<{ label: string;
           title: props.title,
           width: WIDTH,
           height: HEIGHT,
+          legend: { live: false },
           scales: { x: { time: false } },
           axes: [{ label: "step" }, {}],
           series: [{}, ...props.series.map((s, j) => ({ label: s.label, stroke: color(j), width: 2, spanGaps: true, points: { show: false } }))],

@@ -95,8 +95,9 @@ export async function makeViewerFixture(root: string, options: { experiments: nu
     const exp = await project.log(`run-${String(i).padStart(5, "0")}`, async (exp) => {
       exp.logParameter("lr", [0.1, 0.03, 0.01, 0.003][i % 4]);
       exp.logParameter("batch", [32, 64, 128][i % 3]);
+      exp.logParameter("dropout", Number((0.5 * noise(i, 4)).toFixed(3)));
       exp.logParameter("model", { depth: 2 + (i % 6), kind: i % 2 === 0 ? "tree" : "linear" });
-      const auc = 0.7 + 0.25 * noise(i, 1);
+      const auc = 0.72 + 0.15 * noise(i, 1) + 0.1 * (1 - 2 * Math.abs(0.25 - 0.5 * noise(i, 4)));
       exp.logMetric("auc", Number(auc.toFixed(4)));
       exp.logMetric("loss", Number((1 - auc + 0.1 * noise(i, 2)).toFixed(4)));
       exp.logMetric("f1", Number((0.5 + 0.4 * noise(i, 3)).toFixed(4)));
@@ -174,7 +175,7 @@ export async function makeViewerFixture(root: string, options: { experiments: nu
     rich,
     pipelineRuns,
     metrics: ["auc", "f1", "loss"],
-    parameters: ["batch", "lr", "model.depth", "model.kind"],
+    parameters: ["batch", "dropout", "lr", "model.depth", "model.kind"],
     historySteps: HISTORY_STEPS,
   };
 }

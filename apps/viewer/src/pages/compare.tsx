@@ -102,7 +102,12 @@ function CompareTable(props: { id: string; experiments: ExperimentRecord[] }) {
 function Scatter(props: { experiments: ExperimentRecord[]; rows: Row[] | undefined }) {
   const rows = props.rows ?? [];
   const metrics = useMemo(() => union(rows.map((r) => Object.keys(r.metrics).filter((m) => isNumber(r.metrics[m])))), [rows]);
-  const params = useMemo(() => union(rows.map((r) => Object.keys(r.parameters).filter((p) => isNumber(r.parameters[p])))), [rows]);
+  // Parameters with the most distinct values first: they make the most telling scatter.
+  const params = useMemo(() => {
+    const distinct = new Map<string, Set<number>>();
+    for (const r of rows) for (const [p, v] of Object.entries(r.parameters)) if (isNumber(v)) (distinct.get(p) ?? distinct.set(p, new Set()).get(p))?.add(v);
+    return [...distinct.keys()].sort((a, b) => (distinct.get(b)?.size ?? 0) - (distinct.get(a)?.size ?? 0) || a.localeCompare(b));
+  }, [rows]);
   const [metric, setMetric] = useState<string | undefined>(undefined);
   const [param, setParam] = useState<string | undefined>(undefined);
   const m = metric ?? metrics[0];

@@ -99,7 +99,7 @@ export function RepositoryPage(props: { id: string }) {
                   ))}
                 </tbody>
               </table>
-              {versions.length >= 2 && <Diff id={props.id} name={current} versions={versions.map((v) => v.version)} />}
+              {versions.length >= 2 && <Diff key={current} id={props.id} name={current} versions={versions.map((v) => v.version)} />}
             </>
           )}
           <h3>Releases</h3>
