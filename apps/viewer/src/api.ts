@@ -101,7 +101,8 @@ export class ApiError extends Error {
 }
 
 export async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(url, { headers: { Accept: "application/json" } });
+  // No custom headers: the page's first list request must match the preload link in index.html.
+  const res = await fetch(url);
   const body = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
   if (!res.ok) throw new ApiError(body.error?.code ?? "HTTP", body.error?.message ?? `${res.status} ${res.statusText}`, res.status);
   return body as T;

@@ -2,7 +2,6 @@ import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { getJson, type Row, type SourceInfo, urls } from "./api.js";
 import { formatValue } from "./format.js";
-import { ComparePage } from "./pages/compare.js";
 import { ExperimentPage } from "./pages/experiment.js";
 import { ExperimentsPage } from "./pages/experiments.js";
 import { RepositoryPage } from "./pages/repository.js";
@@ -62,17 +61,42 @@ function PipelinesPage(props: { id: string }) {
   );
 }
 
+// The compare page holds the charts (uPlot): loaded on first use, so the table renders sooner.
+let compareModule: Promise<typeof import("./pages/compare.js")> | undefined;
+function LazyCompare(props: { id: string; slugs: string[] }) {
+  const [page, setPage] = useState<typeof import("./pages/compare.js") | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  useEffect(() => {
+    compareModule ??= import("./pages/compare.js");
+    compareModule.then(setPage, (e: Error) => setError(e.message));
+  }, []);
+  if (error) return <p class="error">{error}</p>;
+  return page ? <page.ComparePage {...props} /> : <p class="loading">loading…</p>;
+}
+
+/** The server lists what it serves in a meta tag of index.html (saves a round trip before the first view). */
+function servedSources(): SourceInfo[] | undefined {
+  const content = document.querySelector('meta[name="labbook-sources"]')?.getAttribute("content");
+  if (!content) return undefined;
+  try {
+    return JSON.parse(content) as SourceInfo[];
+  } catch {
+    return undefined;
+  }
+}
+
 function App() {
   const route = useRoute();
   const connection = useConnection();
   const lastChange = useLastChange();
-  const [sources, setSources] = useState<SourceInfo[] | undefined>(undefined);
+  const [sources, setSources] = useState<SourceInfo[] | undefined>(servedSources);
   const [error, setError] = useState<string | undefined>(undefined);
   useEffect(() => {
-    getJson<{ sources: SourceInfo[] }>(urls.sources()).then(
-      (s) => setSources(s.sources),
-      (e: Error) => setError(e.message),
-    );
+    if (!sources)
+      getJson<{ sources: SourceInfo[] }>(urls.sources()).then(
+        (s) => setSources(s.sources),
+        (e: Error) => setError(e.message),
+      );
     connectEvents(setSources);
   }, []);
   if (error) return <p class="error">{error}</p>;
@@ -81,7 +105,7 @@ function App() {
   const first = sources[0] as SourceInfo;
   let body: preact.ComponentChild;
   if (area === "p" && id && page === "e" && slug) body = <ExperimentPage id={id} slug={slug} />;
-  else if (area === "p" && id && page === "compare") body = <ComparePage id={id} slugs={(route.query.get("s") ?? "").split(",").filter(Boolean)} />;
+  else if (area === "p" && id && page === "compare") body = <LazyCompare id={id} slugs={(route.query.get("s") ?? "").split(",").filter(Boolean)} />;
   else if (area === "p" && id && page === "pipeline") body = <PipelinesPage id={id} />;
   else if (area === "p" && id) body = <ExperimentsPage key={id} id={id} />;
   else if (area === "r" && id) body = <RepositoryPage key={id} id={id} />;

@@ -21,7 +21,7 @@ beforeAll(async () => {
   // A stand-in for the built page: the server serves whatever index.html and assets/ it is given.
   assets = path.join(dir, "assets-dir");
   await mkdir(path.join(assets, "assets"), { recursive: true });
-  writeFileSync(path.join(assets, "index.html"), '<!doctype html><script type="module" src="/assets/app.js"></script>');
+  writeFileSync(path.join(assets, "index.html"), '<!doctype html><html><head><script type="module" src="/assets/app.js"></script></head><body></body></html>');
   writeFileSync(path.join(assets, "assets", "app.js"), `console.log(${JSON.stringify("x".repeat(2000))});`);
   writeFileSync(path.join(dir, "secret.txt"), "top secret");
   viewer = await startViewer({ location: fx.registryFile, assetsDir: assets, pollMs: 50 });
@@ -203,6 +203,21 @@ describe("labbook ui server: security", () => {
     expect(PAGE_CSP).not.toContain("unsafe");
     expect(res.headers["x-content-type-options"]).toBe("nosniff");
     expect(res.headers["x-frame-options"]).toBe("DENY");
+  });
+
+  it("names the sources and preloads the first view's data in index.html (no inline script)", async () => {
+    const res = await httpGet(port, "/");
+    const meta = /<meta name="labbook-sources" content="([^"]+)"/.exec(res.text)?.[1];
+    expect(meta, res.text).toBeDefined();
+    const sources = JSON.parse(
+      (meta as string)
+        .replace(/&quot;/g, '"')
+        .replace(/&lt;/g, "<")
+        .replace(/&amp;/g, "&"),
+    ) as Array<{ id: string }>;
+    expect(sources.map((s) => s.id)).toEqual(["runs", "features", "models"]);
+    expect(res.text).toContain('<link rel="preload" href="/api/project/runs/experiments" as="fetch" crossorigin="anonymous" />');
+    expect(res.text).not.toMatch(/<script>/);
   });
 
   it("refuses foreign Host headers (DNS rebinding) and requests without one", async () => {

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { networkInterfaces } from "node:os";
 import { promisify } from "node:util";
-import { gzip } from "node:zlib";
+import { gzip, gzipSync } from "node:zlib";
 import { isLabbookError, LabbookError, type Project } from "@labbook/core";
 import type { Repository } from "@labbook/repository";
 import {
@@ -133,6 +133,51 @@ async function sendJson(req: IncomingMessage, res: ServerResponse, status: numbe
   res.end(body);
 }
 
+/** The full experiment list, built and gzipped once per generation of its source (the page's first request). */
+const listCache = new WeakMap<Source, { generation: number; body: Buffer; gzip: Buffer }>();
+
+async function cachedList(source: Source, build: () => unknown): Promise<{ body: Buffer; gzip: Buffer }> {
+  const hit = listCache.get(source);
+  if (hit && hit.generation === source.generation) return hit;
+  const generation = source.generation;
+  const body = Buffer.from(toJson(build()));
+  const entry = { generation, body, gzip: await gzipAsync(body) };
+  listCache.set(source, entry);
+  return entry;
+}
+
+async function sendCached(req: IncomingMessage, res: ServerResponse, source: Source, build: () => unknown): Promise<void> {
+  const { body, gzip: zipped } = await cachedList(source, build);
+  res.statusCode = 200;
+  res.setHeader("Content-Type", "application/json; charset=utf-8");
+  res.setHeader("Cache-Control", "no-store");
+  res.setHeader("Vary", "Accept-Encoding");
+  const out = acceptsGzip(req) ? zipped : body;
+  if (out === zipped) res.setHeader("Content-Encoding", "gzip");
+  res.setHeader("Content-Length", out.byteLength);
+  res.end(out);
+}
+
+/**
+ * Let the browser fetch the first view's data while it still loads the script: a preload link in
+ * index.html (allowed by the CSP's connect-src 'self'; no inline script needed), and the list of
+ * sources in a meta tag.
+ */
+function preloadFirstView(assets: Map<string, Asset>, sources: readonly Source[]): void {
+  const index = assets.get("/") as Asset;
+  const first = sources[0] as Source;
+  const url = first.kind === "project" ? `/api/project/${encodeURIComponent(first.id)}/experiments` : `/api/repository/${encodeURIComponent(first.id)}`;
+  const attr = (text: string) => text.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
+  // What is served, as data in a meta tag (not a script), so the page needs no round trip to learn it.
+  const served = JSON.stringify(sources.map((s) => ({ id: s.id, kind: s.kind, path: s.path, generation: 0 })));
+  const head = `  <meta name="labbook-sources" content="${attr(served)}" />\n    <link rel="preload" href="${attr(url)}" as="fetch" crossorigin="anonymous" />\n  </head>`;
+  const html = index.body.toString("utf8").replace("</head>", head);
+  const body = Buffer.from(html);
+  const updated: Asset = { ...index, body, gzip: gzipSync(body) };
+  assets.set("/", updated);
+  assets.set("/index.html", updated);
+}
+
 function sendAsset(req: IncomingMessage, res: ServerResponse, asset: Asset): void {
   res.statusCode = 200;
   res.setHeader("Content-Type", asset.type);
@@ -197,6 +242,7 @@ export async function startViewer(options: ViewerOptions): Promise<ViewerServer>
   const sources = options.sources ?? (options.location === undefined ? [] : await openSources(options.location));
   if (sources.length === 0) throw new LabbookError("INVALID_ARGUMENT", "The viewer needs a location or sources to show.");
   const assets = loadAssets(options.assetsDir ?? defaultAssetsDir());
+  preloadFirstView(assets, sources);
   const projects = new Map(sources.filter((s) => s.kind === "project").map((s) => [s.id, s as Source<Project>]));
   const repositories = new Map(sources.filter((s) => s.kind === "repository").map((s) => [s.id, s as Source<Repository>]));
   const streams = new Set<ServerResponse>();
@@ -221,7 +267,11 @@ export async function startViewer(options: ViewerOptions): Promise<ViewerServer>
     if (area === "events" && id === undefined) return openEvents(res);
     if (area === "project") {
       const source = project(id);
-      if (sub === "experiments" && key === undefined) return sendJson(req, res, 200, listExperiments(source, q("filter")));
+      if (sub === "experiments" && key === undefined) {
+        const filter = q("filter");
+        if (filter === undefined || filter.trim() === "") return sendCached(req, res, source, () => listExperiments(source, undefined));
+        return sendJson(req, res, 200, listExperiments(source, filter));
+      }
       if (sub === "experiments" && key !== undefined && rest === undefined) return sendJson(req, res, 200, experimentDetail(source, key, projects));
       if (sub === "experiments" && key !== undefined && rest === "artifacts" && name !== undefined && extra === undefined) {
         const experiment = findExperiment(source.value, key);
@@ -314,6 +364,9 @@ export async function startViewer(options: ViewerOptions): Promise<ViewerServer>
   hosts = new Set([...hosts, ...allowedHosts(bound.address, port)]);
   const shown = bound.address === "0.0.0.0" || bound.address === "::" ? "127.0.0.1" : bound.address;
   const url = `http://${shown.includes(":") ? `[${shown}]` : shown}:${port}/`;
+
+  // Build the first view's list now, so the first page load does not wait for it.
+  for (const s of projects.values()) void cachedList(s, () => listExperiments(s, undefined)).catch(() => undefined);
 
   // Polling stat works alike on disk and on S3; a change is re-read once, then announced.
   const pollMs = options.pollMs ?? (sources.some((s) => s.storage.kind === "s3") ? 2000 : 250);
