@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import { gzip, gzipSync } from "node:zlib";
 import { isLabbookError, LabbookError, type Project } from "@labbook/core";
 import type { Repository } from "@labbook/repository";
+import type { S3LocationOptions } from "../open.js";
 import {
   type ArtifactTarget,
   artifactContentType,
@@ -48,6 +49,8 @@ export interface ViewerOptions {
   allowRemote?: boolean | undefined;
   /** The built page (default: the copy shipped in this package). */
   assetsDir?: string | undefined;
+  /** For s3:// locations: region, endpoint, credentials... (the standard AWS chain by default). */
+  s3?: S3LocationOptions | undefined;
   /** How often to check the indexes for changes, in ms (default 250 on disk, 2000 on S3). */
   pollMs?: number | undefined;
 }
@@ -239,7 +242,7 @@ export async function startViewer(options: ViewerOptions): Promise<ViewerServer>
       `Refusing to serve on ${host}: the viewer binds loopback addresses only, since anyone who reaches it can read every artifact. Pass allowRemote (--allow-remote) to serve on ${host} anyway.`,
     );
   }
-  const sources = options.sources ?? (options.location === undefined ? [] : await openSources(options.location));
+  const sources = options.sources ?? (options.location === undefined ? [] : await openSources(options.location, options.s3));
   if (sources.length === 0) throw new LabbookError("INVALID_ARGUMENT", "The viewer needs a location or sources to show.");
   const assets = loadAssets(options.assetsDir ?? defaultAssetsDir());
   preloadFirstView(assets, sources);

@@ -115,7 +115,11 @@ export function classifyLocation(location: string): { kind: SourceKind | "regist
 /** Open every source a location names: one, or each project and repository of a registry file. */
 export async function openSources(location: string, s3?: S3LocationOptions): Promise<Source[]> {
   const what = classifyLocation(location);
-  if (what.kind !== "registry") return [await Source.create(path.basename(path.dirname(what.location)) || "project", what.kind, what.location, s3)];
+  if (what.kind !== "registry") {
+    // The folder's name: ./runs/project.json and s3://bucket/team/runs are both "runs".
+    const folder = /\.json$/i.test(what.location) ? path.posix.dirname(what.location.replace(/\\/g, "/")) : what.location.replace(/\/+$/, "");
+    return [await Source.create(path.posix.basename(folder) || what.kind, what.kind, what.location, s3)];
+  }
   const { loadRegistry } = await import("../registry.js");
   const file = (await loadRegistry(what.location)).toJSON();
   const sources: Source[] = [];
