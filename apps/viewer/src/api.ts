@@ -108,6 +108,35 @@ export async function getJson<T>(url: string): Promise<T> {
   return body as T;
 }
 
+/**
+ * The artifact's text, or undefined when it is over `limit` bytes: entries written by Python have no
+ * size, so the preview reads at most `limit` bytes and then stops the download.
+ */
+export async function readLimited(url: string, limit: number): Promise<string | undefined> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(((await res.json()) as { error: { message: string } }).error.message);
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
 const enc = encodeURIComponent;
 
 export const urls = {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { type ArtifactEntry, type Detail, getJson, urls, type Value } from "../api.js";
+import { type ArtifactEntry, type Detail, getJson, readLimited, urls, type Value } from "../api.js";
 import { formatBytes, formatValue, parseCsv } from "../format.js";
 import { href, useFetch, useGeneration } from "../state.js";
 
@@ -181,11 +181,13 @@ export function Preview(props: { entry: ArtifactEntry; url: string }) {
   const tooBig = (props.entry.size ?? 0) > MAX_PREVIEW_BYTES;
   const [text, setText] = useState<string | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
+  const [tooLarge, setTooLarge] = useState(false);
   useEffect(() => {
     if (kind === "image" || kind === "binary" || kind === "html" || tooBig) return;
-    fetch(props.url)
-      .then(async (res) => (res.ok ? res.text() : Promise.reject(new Error(((await res.json()) as { error: { message: string } }).error.message))))
-      .then(setText, (e: Error) => setError(e.message));
+    readLimited(props.url, MAX_PREVIEW_BYTES).then(
+      (t) => (t === undefined ? setTooLarge(true) : setText(t)),
+      (e: Error) => setError(e.message),
+    );
   }, [props.url, kind, tooBig]);
   const body = () => {
     if (error) return <p class="error">{error}</p>;
@@ -200,7 +202,7 @@ export function Preview(props: { entry: ArtifactEntry; url: string }) {
           (sandboxed: its scripts do not run).
         </p>
       );
-    if (kind === "binary" || tooBig) return <Facts entry={props.entry} />;
+    if (kind === "binary" || tooBig || tooLarge) return <Facts entry={props.entry} />;
     if (text === undefined) return <p class="loading">loading…</p>;
     if (kind === "json") {
       try {
