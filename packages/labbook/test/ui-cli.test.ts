@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { freePort } from "@labbook-internal/testing";
@@ -24,8 +24,8 @@ afterAll(async () => {
 });
 
 /** Start `labbook ui ...args` and wait for the address it prints (or its exit). */
-function startUi(args: string[]): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const child = spawn(process.execPath, [cliPath, "ui", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+function startUi(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  const child = spawn(process.execPath, [cliPath, "ui", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   children.push(child);
   let stdout = "";
   let stderr = "";
@@ -81,6 +81,17 @@ describe("labbook ui (the command)", () => {
     expect((await httpGet(port, "/api/sources")).status).toBe(200);
     expect((await httpGet(port, "/api/sources", { host: `attacker.example:${port}` })).status).toBe(403);
     child.kill("SIGTERM");
+    expect(await exited(child)).toBe(0);
+  });
+
+  it("--open starts the desktop's browser (xdg-open) on the printed address", async () => {
+    const bin = path.join(dir, "fake-bin");
+    const opened = path.join(dir, "opened.txt");
+    await mkdir(bin, { recursive: true });
+    await writeFile(path.join(bin, "xdg-open"), `#!/bin/sh\nprintf '%s' "$1" > "${opened}"\n`, { mode: 0o755 });
+    const { child, url } = await startUi([fx.project, "--open"], { PATH: `${bin}${path.delimiter}${process.env.PATH ?? ""}` });
+    await expect.poll(() => readFile(opened, "utf8").catch(() => ""), { timeout: 30_000 }).toBe(url);
+    child.kill("SIGINT");
     expect(await exited(child)).toBe(0);
   });
 

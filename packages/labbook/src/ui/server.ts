@@ -79,7 +79,8 @@ function allowedHosts(host: string, port: number): Set<string> {
       for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) names.add(bracket(a.address));
     } else names.add(bracket(host));
   } else names.add(bracket(host));
-  return new Set([...names].map((n) => `${n.toLowerCase()}:${port}`));
+  // A browser leaves the port out of Host only for port 80.
+  return new Set([...names].flatMap((n) => (port === 80 ? [`${n.toLowerCase()}:${port}`, n.toLowerCase()] : [`${n.toLowerCase()}:${port}`])));
 }
 
 const STATUS: Partial<Record<string, number>> = {
