@@ -194,6 +194,58 @@ describe("labbook ui server: API", () => {
   });
 });
 
+describe("labbook ui server: upstream projects of a project served alone", () => {
+  type Deps = { dependencies: Array<{ project: string; link?: string }> };
+
+  it("resolves registry keys with the registry file (the command's --registry)", async () => {
+    const server = await startViewer({ location: fx.project, assetsDir: assets, registry: fx.registryFile });
+    try {
+      const { sources } = (await httpGet(server.port, "/api/sources")).json() as { sources: Array<{ id: string }> };
+      expect(sources.map((s) => s.id)).toEqual(["runs", "features"]);
+      const detail = (await httpGet(server.port, `/api/project/runs/experiments/${fx.rich[0]}`)).json() as Deps;
+      expect(detail.dependencies).toEqual([expect.objectContaining({ project: "features", link: "features" })]);
+    } finally {
+      await server.close();
+    }
+    // Without the registry the key cannot be resolved: the dependency is shown as stored, unlinked.
+    const alone = await startViewer({ location: fx.project, assetsDir: assets });
+    try {
+      const detail = (await httpGet(alone.port, `/api/project/runs/experiments/${fx.rich[0]}`)).json() as Deps;
+      expect(detail.dependencies[0]).not.toHaveProperty("link");
+    } finally {
+      await alone.close();
+    }
+  });
+
+  it("opens upstream projects named by an absolute or a relative path", async () => {
+    const up = await openProject(path.join(dir, "paths", "up"), { mode: "w+" });
+    await up.log("source", (exp) => exp.logMetric("rows", 10));
+    await up.save();
+    const down = await openProject(path.join(dir, "paths", "down"), { mode: "w+" });
+    await down.log("absolute", (exp) => {
+      exp.addDependency(up.get("source"));
+    });
+    await down.log("relative", (exp) => {
+      exp.addDependency(up.get("source"), { key: "../up" });
+    });
+    await down.save();
+    const server = await startViewer({ location: path.join(dir, "paths", "down"), assetsDir: assets });
+    try {
+      const links = [];
+      for (const e of down.experiments) {
+        const detail = (await httpGet(server.port, `/api/project/down/experiments/${e.slug}`)).json() as Deps;
+        links.push(detail.dependencies.map((d) => [d.project, d.link]));
+      }
+      const absolute = path.join(dir, "paths", "up", "project.json");
+      expect(links).toEqual([[[absolute, absolute]], [["../up", "../up"]]]);
+      const upstream = await httpGet(server.port, `/api/project/${encodeURIComponent("../up")}/experiments/${up.experiments[0]!.slug}`);
+      expect(upstream.status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("labbook ui server: security", () => {
   it("sets a strict CSP and other protective headers on the page", async () => {
     const res = await httpGet(port, "/");

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { isLabbookError } from "@labbook/core";
 import { isLoopback, startViewer } from "../ui/server.js";
-import { UsageError } from "./output.js";
+import { cliContext, UsageError } from "./output.js";
 
 export interface UiOptions {
   host?: string;
@@ -41,7 +41,13 @@ export async function ui(location: string, options: UiOptions): Promise<void> {
   }
   let viewer: Awaited<ReturnType<typeof startViewer>>;
   try {
-    viewer = await startViewer({ location, host, port: options.port === undefined ? 0 : Number(options.port), allowRemote: options.allowRemote === true });
+    viewer = await startViewer({
+      location,
+      host,
+      port: options.port === undefined ? 0 : Number(options.port),
+      allowRemote: options.allowRemote === true,
+      registry: cliContext.registryFile,
+    });
   } catch (error) {
     if (isLabbookError(error, "INVALID_ARGUMENT") && /Cannot listen/.test(error.message)) throw new UsageError(error.message);
     throw error;

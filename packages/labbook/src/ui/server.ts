@@ -51,6 +51,8 @@ export interface ViewerOptions {
   assetsDir?: string | undefined;
   /** For s3:// locations: region, endpoint, credentials... (the standard AWS chain by default). */
   s3?: S3LocationOptions | undefined;
+  /** A registry file that resolves the dependency keys of a served project (the command's --registry). */
+  registry?: string | undefined;
   /** How often to check the indexes for changes, in ms (default 250 on disk, 2000 on S3). */
   pollMs?: number | undefined;
 }
@@ -243,7 +245,7 @@ export async function startViewer(options: ViewerOptions): Promise<ViewerServer>
       `Refusing to serve on ${host}: the viewer binds loopback addresses only, since anyone who reaches it can read every artifact. Pass allowRemote (--allow-remote) to serve on ${host} anyway.`,
     );
   }
-  const sources = options.sources ?? (options.location === undefined ? [] : await openSources(options.location, options.s3));
+  const sources = options.sources ?? (options.location === undefined ? [] : await openSources(options.location, options.s3, options.registry));
   if (sources.length === 0) throw new LabbookError("INVALID_ARGUMENT", "The viewer needs a location or sources to show.");
   const assets = loadAssets(options.assetsDir ?? defaultAssetsDir());
   preloadFirstView(assets, sources);

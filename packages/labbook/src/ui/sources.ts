@@ -112,16 +112,71 @@ export function classifyLocation(location: string): { kind: SourceKind | "regist
   return { kind: kindOfFile(local) ?? "project", location: local };
 }
 
-/** Open every source a location names: one, or each project and repository of a registry file. */
-export async function openSources(location: string, s3?: S3LocationOptions): Promise<Source[]> {
+/** At most this many upstream projects are opened beside a served project (one level, no recursion). */
+const MAX_UPSTREAMS = 32;
+
+type RegistryEntries = Record<string, string | { location: string; storage?: Record<string, unknown> | undefined }>;
+
+async function registryEntries(file: string): Promise<{ projects: RegistryEntries; repositories: RegistryEntries }> {
+  const { loadRegistry } = await import("../registry.js");
+  return (await loadRegistry(file)).toJSON();
+}
+
+/**
+ * The projects a served project's dependencies point to, opened read-only so the experiment page can
+ * link to them: registry names (with a registry file), s3:// locations, and local paths (absolute,
+ * or relative to the project's folder). One that cannot be opened is left out; the page then shows
+ * the dependency as stored.
+ */
+async function upstreamSources(main: Source, registry: RegistryEntries, s3: S3LocationOptions | undefined): Promise<Source[]> {
+  const project = main.value as Project;
+  const keys = new Set<string>();
+  for (const e of project.experiments) {
+    for (const raw of e.record.dependencies) {
+      const bar = raw.lastIndexOf("|");
+      if (bar > 0) keys.add(raw.slice(0, bar));
+    }
+  }
+  keys.delete(main.id);
+  const out: Source[] = [];
+  for (const key of [...keys].slice(0, MAX_UPSTREAMS)) {
+    const entry = registry[key];
+    let location: string | undefined;
+    let options = s3;
+    if (entry !== undefined) {
+      location = typeof entry === "string" ? entry : entry.location;
+      if (typeof entry !== "string" && entry.storage) options = { ...s3, ...(entry.storage as S3LocationOptions) };
+    } else if (/^s3:\/\//i.test(key)) location = key;
+    else if (main.storage.kind === "local" && !/^[a-z][a-z0-9+.-]*:/i.test(key)) {
+      const candidate = path.resolve(path.dirname(main.path), key);
+      if (existsSync(candidate)) location = candidate;
+    }
+    if (location === undefined) continue;
+    try {
+      out.push(await Source.create(key, "project", location, options));
+    } catch {
+      // Not readable as a project: the dependency stays plain text.
+    }
+  }
+  return out;
+}
+
+/**
+ * Open every source a location names: one (plus the projects its dependencies point to), or each
+ * project and repository of a registry file. `registryFile` (the command's --registry) resolves
+ * dependency keys of a single project.
+ */
+export async function openSources(location: string, s3?: S3LocationOptions, registryFile?: string): Promise<Source[]> {
   const what = classifyLocation(location);
   if (what.kind !== "registry") {
     // The folder's name: ./runs/project.json and s3://bucket/team/runs are both "runs".
     const folder = /\.json$/i.test(what.location) ? path.posix.dirname(what.location.replace(/\\/g, "/")) : what.location.replace(/\/+$/, "");
-    return [await Source.create(path.posix.basename(folder) || what.kind, what.kind, what.location, s3)];
+    const main = await Source.create(path.posix.basename(folder) || what.kind, what.kind, what.location, s3);
+    if (main.kind !== "project") return [main];
+    const registry = registryFile ? (await registryEntries(registryFile)).projects : {};
+    return [main, ...(await upstreamSources(main, registry, s3))];
   }
-  const { loadRegistry } = await import("../registry.js");
-  const file = (await loadRegistry(what.location)).toJSON();
+  const file = await registryEntries(what.location);
   const sources: Source[] = [];
   for (const [kind, entries] of [
     ["project", file.projects],
