@@ -210,6 +210,16 @@ program
   .option("--notes <text>", "notes kept with the run")
   .action(async (module: string, options) => (await import("./cli/run.js")).run(module, options));
 
+program
+  .command("ui")
+  .description("serve a read-only web page to browse, compare and plot experiments and repositories (127.0.0.1 only)")
+  .argument("<location>", "project, repository or registry file (or a folder holding one)")
+  .option("-p, --port <port>", "port (default: a free one)")
+  .option("--host <address>", "address to bind (default 127.0.0.1; others need --allow-remote)")
+  .option("--allow-remote", "allow a non-loopback --host (prints a warning: there is no login)")
+  .option("--open", "open the page in a browser")
+  .action(async (location: string, options) => (await import("./cli/ui.js")).ui(location, options));
+
 function debugRequested(): boolean {
   return program.opts().debug === true || process.argv.includes("--debug");
 }

@@ -40,3 +40,4 @@ export { type OpenProjectOptions, openProject, type ResolvedLocation, type Resol
 export { createRegistry, type LabbookRegistryOptions, loadRegistry } from "./registry.js";
 export { type OpenRepositoryOptions, openRepository } from "./repository.js";
 export { defaultColumns, formatCell, type RenderTableOptions, renderGrid, renderTable, type TableStyle } from "./table.js";
+export { startViewer, type ViewerOptions, type ViewerServer } from "./ui/server.js";

@@ -1,3 +1,4 @@
+export { CHROMIUM_ARGS, findChromium } from "./chromium.js";
 export { type ConformanceOptions, describeStorageConformance, type StorageFactory } from "./conformance.js";
 export { findMoto, type MotoServer, motoStorageOptions, startMoto } from "./moto.js";
 export { freePort } from "./ports.js";
