@@ -16,3 +16,8 @@ fi
 # moto's S3 server for the storage tests: tooling/testing/src/moto.ts starts it per test file on 127.0.0.1 with a free port.
 test -x "$VENV/bin/moto_server" || { echo "moto_server missing from $VENV: check moto[server] in $REQ" >&2; exit 1; }
 "$VENV/bin/python" -c "import moto; print('moto ready:', moto.__version__)"
+# The other test servers and tools (chromium, Redis, MLflow...): one idempotent script each.
+for script in "$(dirname "$0")"/setup-*.sh; do
+  [ -e "$script" ] || continue
+  bash "$script"
+done
