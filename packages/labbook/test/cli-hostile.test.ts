@@ -205,6 +205,26 @@ describe("--out", () => {
     expect((await readdir(dir)).sort()).toEqual(["model.bin", `model.bin.${process.pid}.partial`]);
   });
 
+  it("repo get --out replaces a symlink planted at the target instead of writing through it", async () => {
+    const repo = path.join(tmp, `repo-${Math.random().toString(36).slice(2)}`);
+    await mkdir(path.join(repo, "model"), { recursive: true });
+    await writeFile(path.join(repo, "model", "model-20240101000000.json"), '{"w": 1}');
+    const entry = { created_at: "2024-01-01T00:00:00", expiry: null, fname: "model-20240101000000.json", handler: "json", name: "model", version: 0 };
+    await writeFile(path.join(repo, "repository.json"), JSON.stringify([entry]));
+    const victim = path.join(tmp, "repo-victim.txt");
+    await writeFile(victim, "precious");
+    const out = path.join(tmp, `repo-out-${Math.random().toString(36).slice(2)}.json`);
+    await symlink(victim, out);
+    const r = run(["repo", "get", repo, "model", "--out", out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await readFile(victim, "utf8")).toBe("precious");
+    expect((await lstat(out)).isFile()).toBe(true);
+    expect(await readFile(out, "utf8")).toBe('{"w": 1}');
+    const folder = run(["repo", "get", repo, "model", "--out", tmp]);
+    expect(folder.code).toBe(1);
+    expect(folder.stderr).toMatch(/is a folder; name a file.*\[INVALID_ARGUMENT\]/);
+  });
+
   it("artifact get --out to a folder or into a missing folder says what to do, with a code", async () => {
     const dir = await artifactProject();
     const folder = run(["artifact", "get", dir, "run", "data", "--out", tmp]);
