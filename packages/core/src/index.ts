@@ -32,6 +32,14 @@ export { ERROR_CODES, isLabbookError, LabbookError, type LabbookErrorCode, type 
 export { type AddDependencyOptions, Experiment, type ExperimentContext, type LogTestOptions, type TagOptions } from "./experiment.js";
 export { MemoryStorage } from "./memory-storage.js";
 export { mergeExperimentRecords } from "./merge.js";
+export {
+  type LogMetricOptions,
+  METRIC_HISTORY_ARTIFACT,
+  type MetricHistoryFile,
+  type MetricPoint,
+  type MetricSeries,
+  metricHistoryFileSchema,
+} from "./metric-history.js";
 export { forEachLimit } from "./parallel.js";
 export { DEFAULT_MAX_INDEX_BYTES, type ExperimentRow, PROJECT_MODES, Project, type ProjectMode, type ProjectOptions } from "./project.js";
 export { cloneJson, type JsonValue, markFloat, parsePyJson, pyFloatRepr, type StringifyOptions, stringifyPyJson } from "./pyjson.js";
