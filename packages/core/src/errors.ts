@@ -15,6 +15,9 @@ export const ERROR_CODES = [
   "DEPENDENCY_CYCLE",
   "UNSUPPORTED",
   "STORAGE",
+  "REMOTE",
+  "UNREACHABLE",
+  "TIMEOUT",
 ] as const;
 
 export type LabbookErrorCode = (typeof ERROR_CODES)[number];

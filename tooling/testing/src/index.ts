@@ -1,4 +1,5 @@
 export { type ConformanceOptions, describeStorageConformance, type StorageFactory } from "./conformance.js";
+export { findMlflow, type MlflowServer, startMlflow } from "./mlflow.js";
 export { findMoto, type MotoServer, motoStorageOptions, startMoto } from "./moto.js";
 export { freePort } from "./ports.js";
 export { findPython, repoRoot, runPython } from "./python.js";
