@@ -11,6 +11,10 @@ export {
   type TrackingBackend,
 } from "./export.js";
 export { RemoteError } from "./http.js";
-export { MLFLOW_LIMITS, type MlflowOptions } from "./mlflow/client.js";
+export { type Materialized, type MaterializeOptions, materialize } from "./materialize.js";
+export type { MlflowOptions } from "./mlflow/client.js";
 export type { MlflowExportOptions } from "./mlflow/export.js";
+export type { MlflowRevisionOptions } from "./mlflow/revision.js";
+export { FORMAT_VERSION, LABBOOK_VERSION, type ManifestLine, manifestHash, type ProvenanceBundle, provenanceBundle, revisionId } from "./provenance.js";
+export { type LoggedRevision, type LogRevisionOptions, logRevision } from "./revision.js";
 export { flattenParameters } from "./run-spec.js";

@@ -7,7 +7,8 @@ import { createServer, type Server } from "node:http";
 import { type Experiment, isLabbookError, MemoryStorage, Project } from "@labbook/core";
 import { findMlflow, freePort, type MlflowServer, startMlflow } from "@labbook-internal/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exportExperiment, exportProject, type RemoteError } from "../src/index.js";
+import { exportExperiment, exportProject, logRevision, materialize, type RemoteError } from "../src/index.js";
+import { sampleRepository } from "./helpers.js";
 
 let mlflow: MlflowServer | undefined;
 beforeAll(async () => {
@@ -195,6 +196,56 @@ describe.skipIf(findMlflow() === undefined)("export to MLflow", () => {
     expect(again.created).toBe(1);
     expect(again.runs[0]?.runId).not.toBe(runId);
     expect(await readBack("deleted", exp.slug)).toHaveLength(1);
+  });
+});
+
+describe.skipIf(findMlflow() === undefined)("logRevision to MLflow", () => {
+  it("logs the bundle as params, the revision as a tag, the manifest as an artifact and the files as a dataset input", async () => {
+    if (!mlflow) return expect.fail("no MLflow server");
+    const repo = await sampleRepository();
+    const logged = await logRevision(repo, "v1.0.0", { backend: "mlflow", trackingUri: mlflow.url });
+    expect(logged).toMatchObject({ id: "labbook-revision:v1.0.0", created: true });
+    const bundle = logged.bundle;
+    const seen = await mlflow.python<{
+      name: string;
+      params: Record<string, string>;
+      tags: Record<string, string>;
+      manifest: { manifestHash: string; resolved: Record<string, number> };
+      inputs: Array<{ name: string; digest: string; source_type: string; source: string; context: string }>;
+    }>(`
+import tempfile
+run = client.get_run(${JSON.stringify(logged.runId)})
+path = client.download_artifacts(run.info.run_id, "labbook-manifest.json", tempfile.mkdtemp())
+result = {"name": run.info.run_name, "params": run.data.params, "tags": run.data.tags, "manifest": json.load(open(path)),
+          "inputs": [{"name": d.dataset.name, "digest": d.dataset.digest, "source_type": d.dataset.source_type, "source": d.dataset.source,
+                      "context": {t.key: t.value for t in d.tags}.get("mlflow.data.context")} for d in run.inputs.dataset_inputs]}
+`);
+    expect(seen.name).toBe("labbook-revision:v1.0.0");
+    expect(seen.params).toMatchObject({
+      "labbook.revision": "v1.0.0",
+      "labbook.revision_kind": "release",
+      "labbook.manifest_hash": bundle.manifestHash,
+      "labbook.format_version": "lazyscribe-2",
+      "resolved.model": "0",
+      "resolved.data": "0",
+    });
+    expect(seen.params["labbook.repository"]).toContain("repo/repository.json");
+    expect(seen.tags).toMatchObject({ "labbook.revision": "v1.0.0", "labbook.manifest_hash": bundle.manifestHash });
+    expect(seen.manifest).toMatchObject({ manifestHash: bundle.manifestHash, resolved: { data: 0, model: 0 } });
+    expect(seen.inputs).toHaveLength(1);
+    expect(seen.inputs[0]).toMatchObject({
+      name: "labbook-revision:v1.0.0",
+      digest: bundle.manifestHash.slice(0, 36),
+      source_type: "labbook",
+      context: "revision",
+    });
+    expect(JSON.parse(seen.inputs[0]?.source ?? "{}")).toMatchObject({ manifest_hash: bundle.manifestHash, revision: "v1.0.0" });
+
+    // Logged again with the same files: the same run, nothing sent; and the files rebuild to the logged hash.
+    const again = await logRevision(repo, "v1.0.0", { backend: "mlflow", trackingUri: mlflow.url });
+    expect(again).toMatchObject({ created: false, runId: logged.runId });
+    const rebuilt = await materialize(repo, "v1.0.0", "rebuilt", { expectedHash: seen.params["labbook.manifest_hash"] });
+    expect(rebuilt.manifestHash).toBe(bundle.manifestHash);
   });
 });
 
