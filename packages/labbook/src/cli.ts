@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
+import { registerExport } from "./cli/export.js";
 import { cliContext } from "./cli/output.js";
 
 const EXIT_OK = 0;
@@ -191,6 +192,8 @@ repo
     const { repoDiff } = await import("./cli/repo.js");
     await repoDiff(location, name, a, b, options);
   });
+
+registerExport(program);
 
 function debugRequested(): boolean {
   return program.opts().debug === true || process.argv.includes("--debug");
