@@ -38,6 +38,26 @@ export interface RequestOptions {
  * and the server's message; the response body is returned as text.
  */
 export async function request(url: string, options: RequestOptions): Promise<{ status: number; text: string }> {
+  const replayable = options.body === undefined || typeof options.body === "string" || options.body instanceof Uint8Array;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await requestOnce(url, options);
+    } catch (error) {
+      // A kept-alive connection the server closed just as we reused it: send again on a fresh one.
+      if (!replayable || attempt >= 2 || !isDroppedConnection(error)) throw error;
+    }
+  }
+}
+
+const DROPPED = new Set(["UND_ERR_SOCKET", "ECONNRESET", "EPIPE"]);
+
+function isDroppedConnection(error: unknown): boolean {
+  if (!(error instanceof LabbookError) || error.code !== "UNREACHABLE") return false;
+  const cause = (error.cause as { cause?: { code?: string } } | undefined)?.cause;
+  return cause?.code !== undefined && DROPPED.has(cause.code);
+}
+
+async function requestOnce(url: string, options: RequestOptions): Promise<{ status: number; text: string }> {
   const { service, what, timeoutMs } = options;
   const where = new URL(url).origin;
   const controller = new AbortController();
