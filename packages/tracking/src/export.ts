@@ -1,5 +1,6 @@
 import { type Experiment, LabbookError, type Project } from "@labbook/core";
 import type { MlflowExportOptions } from "./mlflow/export.js";
+import type { WandbExportOptions } from "./wandb/export.js";
 
 /** The tracking servers labbook exports to. */
 export const TRACKING_BACKENDS = ["mlflow", "wandb"] as const;
@@ -48,7 +49,7 @@ export interface ExportSummary {
   runs: RunResult[];
 }
 
-export type ExportToOptions = ({ backend: "mlflow" } & MlflowExportOptions) | ({ backend: "wandb" } & ExportOptions & Record<string, unknown>);
+export type ExportToOptions = ({ backend: "mlflow" } & MlflowExportOptions) | ({ backend: "wandb" } & WandbExportOptions);
 
 /** INVALID_ARGUMENT for a backend labbook does not know, before anything is loaded. */
 export function assertBackend(backend: unknown): asserts backend is TrackingBackend {
@@ -72,7 +73,8 @@ export async function exportProject(project: Project, options: ExportToOptions):
     const { exportToMlflow } = await import("./mlflow/export.js");
     return exportToMlflow(project, experiments, options);
   }
-  throw new LabbookError("UNSUPPORTED", "The W&B exporter is not built yet in this version of @labbook/tracking; export to MLflow instead.");
+  const { exportToWandb } = await import("./wandb/export.js");
+  return exportToWandb(project, experiments, options);
 }
 
 /** Export one experiment of its project (see exportProject). */

@@ -18,3 +18,5 @@ export type { MlflowRevisionOptions } from "./mlflow/revision.js";
 export { FORMAT_VERSION, LABBOOK_VERSION, type ManifestLine, manifestHash, type ProvenanceBundle, provenanceBundle, revisionId } from "./provenance.js";
 export { type LoggedRevision, type LogRevisionOptions, logRevision } from "./revision.js";
 export { flattenParameters } from "./run-spec.js";
+export type { WandbOptions } from "./wandb/client.js";
+export type { WandbExportOptions } from "./wandb/export.js";

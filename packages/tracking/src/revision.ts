@@ -1,8 +1,8 @@
-import { LabbookError } from "@labbook/core";
 import type { Repository } from "@labbook/repository";
 import { assertBackend, type TrackingBackend } from "./export.js";
 import type { MlflowRevisionOptions } from "./mlflow/revision.js";
 import { type ProvenanceBundle, provenanceBundle } from "./provenance.js";
+import type { WandbOptions } from "./wandb/client.js";
 
 /** What logRevision returns. */
 export interface LoggedRevision {
@@ -15,7 +15,7 @@ export interface LoggedRevision {
   created: boolean;
 }
 
-export type LogRevisionOptions = ({ backend: "mlflow" } & MlflowRevisionOptions) | ({ backend: "wandb" } & Record<string, unknown>);
+export type LogRevisionOptions = ({ backend: "mlflow" } & MlflowRevisionOptions) | ({ backend: "wandb" } & WandbOptions);
 
 /**
  * Log a repository revision (a release tag, or a date resolved as of) with its provenance bundle to
@@ -32,5 +32,6 @@ export async function logRevision(repository: Repository, revision: string | Dat
     const { logRevisionToMlflow } = await import("./mlflow/revision.js");
     return logRevisionToMlflow(await provenanceBundle(repository, revision), options as MlflowRevisionOptions);
   }
-  throw new LabbookError("UNSUPPORTED", "Logging a revision to W&B is not built yet in this version of @labbook/tracking; use the MLflow backend.");
+  const { logRevisionToWandb } = await import("./wandb/revision.js");
+  return logRevisionToWandb(await provenanceBundle(repository, revision), options as WandbOptions);
 }

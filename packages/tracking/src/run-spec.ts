@@ -4,7 +4,7 @@
  * anything exported changes.
  */
 import { createHash } from "node:crypto";
-import { type Experiment, LabbookError, slugify, stringifyPyJson, type Test } from "@labbook/core";
+import { type Experiment, LabbookError, METRIC_HISTORY_ARTIFACT, slugify, stringifyPyJson, type Test } from "@labbook/core";
 
 /** Bumped when the exporters send something different for the same experiment. */
 const EXPORT_SHAPE = 1;
@@ -14,6 +14,8 @@ export interface SeriesSpec {
   values: number[];
   /** epoch ms */
   times: number[];
+  /** False for a metric logged without a step (a single point at step 0, `metrics[name]`). */
+  stepped: boolean;
 }
 
 export interface ArtifactSpec {
@@ -33,6 +35,8 @@ export interface RunSpec {
   endTime: number;
   author: string;
   params: Record<string, string>;
+  /** The parameters as logged (nested, typed), for backends that keep them so (W&B's config). */
+  rawParams: Readonly<Record<string, unknown>>;
   metrics: Record<string, SeriesSpec>;
   /** Tags to set on the run (key → value). */
   tags: Record<string, string>;
@@ -72,21 +76,27 @@ async function seriesOf(owner: Experiment | Test, fallbackTime: number): Promise
   const out: Record<string, SeriesSpec> = {};
   for (const [name, value] of Object.entries(owner.metrics)) {
     const h = histories[name];
-    out[name] = h && h.steps.length > 0 ? { steps: h.steps, values: h.values, times: h.times } : { steps: [0], values: [value], times: [fallbackTime] };
+    out[name] =
+      h && h.steps.length > 0
+        ? { steps: h.steps, values: h.values, times: h.times, stepped: true }
+        : { steps: [0], values: [value], times: [fallbackTime], stepped: false };
   }
   // A history whose metric is no longer in `metrics` is still exported.
-  for (const [name, h] of Object.entries(histories)) out[name] ??= { steps: h.steps, values: h.values, times: h.times };
+  for (const [name, h] of Object.entries(histories)) out[name] ??= { steps: h.steps, values: h.values, times: h.times, stepped: true };
   return out;
 }
 
+/** The artifacts to send; the metric history goes as metrics, not as a file. */
 function artifactsOf(owner: Experiment | Test): ArtifactSpec[] {
-  return owner.artifacts.map((entry) => ({
-    name: entry.name,
-    path: entry.fname,
-    size: entry.size,
-    sha256: entry.sha256,
-    open: () => owner.openArtifactStream(entry.name),
-  }));
+  return owner.artifacts
+    .filter((entry) => entry.name !== METRIC_HISTORY_ARTIFACT)
+    .map((entry) => ({
+      name: entry.name,
+      path: entry.fname,
+      size: entry.size,
+      sha256: entry.sha256,
+      open: () => owner.openArtifactStream(entry.name),
+    }));
 }
 
 function fingerprint(record: unknown, extra: string): string {
@@ -117,6 +127,7 @@ export async function runSpecOf(exp: Experiment, projectLocation: string): Promi
       endTime: end,
       author: exp.author,
       params: flattenParameters(test.parameters),
+      rawParams: test.parameters,
       metrics: await seriesOf(test, end),
       tags: { "labbook.slug": key, "labbook.test": test.name, "labbook.experiment": exp.slug, "mlflow.user": exp.author },
       labbookTags: [],
@@ -133,6 +144,7 @@ export async function runSpecOf(exp: Experiment, projectLocation: string): Promi
     endTime: end,
     author: exp.author,
     params: flattenParameters(exp.parameters),
+    rawParams: exp.parameters,
     metrics: await seriesOf(exp, end),
     tags,
     labbookTags: [...exp.tags],

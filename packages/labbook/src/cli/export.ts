@@ -24,8 +24,8 @@ export function registerExport(program: Command): void {
     .addOption(new Option("--to <backend>", "where to: mlflow or wandb").choices(["mlflow", "wandb"]).makeOptionMandatory())
     .option("-f, --filter <expression>", 'only experiments matching, e.g. "tags has final"')
     .option("--dry-run", "say what would be created, updated or unchanged, sending nothing")
-    .option("--experiment <name>", 'the MLflow experiment to log to (default "labbook")')
-    .option("--tracking-uri <url>", "the MLflow server (default: $MLFLOW_TRACKING_URI)")
+    .option("--experiment <name>", 'the MLflow experiment or W&B project to log to (default "labbook", or $WANDB_PROJECT)')
+    .option("--tracking-uri <url>", "the MLflow server (default: $MLFLOW_TRACKING_URI) or W&B's API (default: $WANDB_BASE_URL)")
     .option("--recreate-deleted", "make a new run for one deleted in MLflow since the last export (default: stop)")
     .option("--timeout <ms>", "time one request may take (default 30000)")
     .addOption(new Option("--json", "print the summary as JSON (shape in docs/cli.md)"))
@@ -71,16 +71,22 @@ export async function runExport(location: string, options: ExportCommandOptions)
   const bar = options.json ? undefined : await progressBar(total);
   let summary: Awaited<ReturnType<typeof exportProject>>;
   try {
-    summary = await exportProject(project, {
-      backend: options.to as "mlflow",
+    const common = {
       filter: predicate,
       dryRun: options.dryRun === true,
-      experimentName: options.experiment,
-      trackingUri: options.trackingUri,
-      onDeletedRun: options.recreateDeleted ? "recreate" : "error",
       timeoutMs,
-      onProgress: (p) => bar?.update(p.done, { slug: p.slug }),
-    });
+      onProgress: (p: { done: number; slug: string }) => bar?.update(p.done, { slug: p.slug }),
+    };
+    summary =
+      options.to === "wandb"
+        ? await exportProject(project, { ...common, backend: "wandb", project: options.experiment, baseUrl: options.trackingUri })
+        : await exportProject(project, {
+            ...common,
+            backend: "mlflow",
+            experimentName: options.experiment,
+            trackingUri: options.trackingUri,
+            onDeletedRun: options.recreateDeleted ? "recreate" : "error",
+          });
   } finally {
     bar?.stop();
   }
