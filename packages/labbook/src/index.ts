@@ -30,6 +30,8 @@ export {
   revisionId,
   TRACKING_BACKENDS,
   type TrackingBackend,
+  type WandbExportOptions,
+  type WandbOptions,
 } from "@labbook/tracking";
 export { compileFilter, evaluateFilter, FILTER_FIELDS, type FilterNode, fieldValue, parseField, parseFilter } from "./filter-expression.js";
 export { findUnreferencedFiles } from "./gc.js";
