@@ -17,6 +17,9 @@ export const ERROR_CODES = [
   "STORAGE",
   "LOCKED",
   "STAGE_FAILED",
+  "REMOTE",
+  "UNREACHABLE",
+  "TIMEOUT",
 ] as const;
 
 export type LabbookErrorCode = (typeof ERROR_CODES)[number];

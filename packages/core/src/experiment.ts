@@ -2,6 +2,7 @@ import { ArtifactCollection, type ArtifactContext, type ArtifactOrigin, createSl
 import { formatCompact, formatDate, parseDate, utcNow } from "./dates.js";
 import { formatDependency, referenceTo } from "./dependency.js";
 import { LabbookError } from "./errors.js";
+import { checkStep, type LogMetricOptions, MetricHistory, type MetricHistoryFile, type MetricPoint } from "./metric-history.js";
 import type { Project } from "./project.js";
 import { cloneJson } from "./pyjson.js";
 import type { ArtifactEntry, ExperimentRecord, TestRecord } from "./schemas.js";
@@ -49,6 +50,7 @@ export class Experiment {
   #frozen: boolean;
   #tests: Test[];
   #context: ExperimentContext;
+  #history: MetricHistory | undefined;
 
   /** @internal Use project.log() to create experiments. */
   constructor(record: ExperimentRecord, context: ExperimentContext, options: { frozen: boolean; dirty: boolean }) {
@@ -196,10 +198,40 @@ export class Experiment {
     this.dirty = true;
   }
 
-  logMetric(name: string, value: number): void {
+  /**
+   * Log a metric: `metrics[name]` keeps the latest value; with `{ step }` the value also joins the
+   * metric's history (see metricHistory).
+   * @example for (const [step, loss] of losses.entries()) exp.logMetric("loss", loss, { step })
+   */
+  logMetric(name: string, value: number, options: LogMetricOptions = {}): void {
     this.touch("logMetric");
     assertMetric(name, value);
+    const at = checkStep(name, options);
     this.record.metrics[name] = value;
+    if (at) this.#metricHistory().append(name, value, at.step, at.time);
+  }
+
+  #metricHistory(): MetricHistory {
+    this.#history ??= new MetricHistory({
+      context: this.#context,
+      artifacts: () => this.artifactSet,
+      setEntries: (entries) => {
+        this.record.artifacts = entries;
+      },
+      label: `experiment "${this.slug}"`,
+      now: () => this.#context.clock(),
+    });
+    return this.#history;
+  }
+
+  /** The values of `name` logged with a step, oldest first; empty when it has none (its artifact is read now). */
+  metricHistory(name: string): Promise<MetricPoint[]> {
+    return this.#metricHistory().series(name);
+  }
+
+  /** Every metric history of this experiment, columnar, as its `metric-history` artifact stores them. */
+  async metricHistories(): Promise<MetricHistoryFile["metrics"]> {
+    return (await this.#metricHistory().all()).metrics;
   }
 
   logParameter(name: string, value: unknown): void {
@@ -269,6 +301,8 @@ export class Experiment {
 
   /** @internal `copyIn`: also copy merged-in files into this experiment's folder (only its own project does). */
   async saveArtifacts(copyIn = true): Promise<void> {
+    await this.#history?.prepareSave();
+    for (const t of this.#tests) await t.prepareHistory();
     await this.artifactSet.saveDirty(this.#context, copyIn);
     for (const t of this.#tests) await t.artifactSet.saveDirty(this.#context, copyIn);
   }

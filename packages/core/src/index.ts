@@ -33,6 +33,14 @@ export { type AddDependencyOptions, Experiment, type ExperimentContext, type Log
 export { decodeIndexText } from "./index-text.js";
 export { MemoryStorage } from "./memory-storage.js";
 export { mergeExperimentRecords } from "./merge.js";
+export {
+  type LogMetricOptions,
+  METRIC_HISTORY_ARTIFACT,
+  type MetricHistoryFile,
+  type MetricPoint,
+  type MetricSeries,
+  metricHistoryFileSchema,
+} from "./metric-history.js";
 export { forEachLimit } from "./parallel.js";
 export { DEFAULT_MAX_INDEX_BYTES, type ExperimentRow, PROJECT_MODES, Project, type ProjectMode, type ProjectOptions, type SaveResult } from "./project.js";
 export { cloneJson, type JsonValue, MAX_JSON_DEPTH, markFloat, parsePyJson, pyFloatRepr, type StringifyOptions, stringifyPyJson } from "./pyjson.js";

@@ -1,5 +1,6 @@
 import { ArtifactCollection, type ArtifactContext, createSlot, type LogArtifactOptions, splitLogOptions } from "./artifacts/collection.js";
 import { LabbookError } from "./errors.js";
+import { checkStep, type LogMetricOptions, MetricHistory, type MetricHistoryFile, type MetricPoint } from "./metric-history.js";
 import type { TestRecord } from "./schemas.js";
 import { slugify } from "./slug.js";
 import { joinKey } from "./storage.js";
@@ -25,6 +26,7 @@ export class Test {
   readonly record: TestRecord;
   /** @internal */
   readonly artifactSet: ArtifactCollection;
+  #history: MetricHistory | undefined;
 
   /** @internal */
   constructor(
@@ -55,10 +57,41 @@ export class Test {
     this.host.touch(`${what} on test "${this.name}"`);
   }
 
-  logMetric(name: string, value: number): void {
+  /** Log a metric; with `{ step }` the value also joins the metric's history (see metricHistory). */
+  logMetric(name: string, value: number, options: LogMetricOptions = {}): void {
     this.touch("logMetric");
     assertMetric(name, value);
+    const at = checkStep(name, options);
     this.record.metrics[name] = value;
+    if (at) this.#metricHistory().append(name, value, at.step, at.time);
+  }
+
+  #metricHistory(): MetricHistory {
+    this.#history ??= new MetricHistory({
+      context: this.host.context,
+      artifacts: () => this.artifactSet,
+      setEntries: (entries) => {
+        this.record.artifacts = entries;
+      },
+      label: `test "${this.name}" of ${this.host.label}`,
+      now: () => this.host.now(),
+    });
+    return this.#history;
+  }
+
+  /** The values of `name` logged with a step, oldest first; empty when it has none. */
+  metricHistory(name: string): Promise<MetricPoint[]> {
+    return this.#metricHistory().series(name);
+  }
+
+  /** Every metric history of this test, columnar. */
+  async metricHistories(): Promise<MetricHistoryFile["metrics"]> {
+    return (await this.#metricHistory().all()).metrics;
+  }
+
+  /** @internal Before a save: write appended history points into the test's artifact. */
+  async prepareHistory(): Promise<void> {
+    await this.#history?.prepareSave();
   }
 
   logParameter(name: string, value: unknown): void {

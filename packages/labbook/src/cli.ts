@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
+import { registerExport } from "./cli/export.js";
 import { cliContext, escapeControls } from "./cli/output.js";
 
 const EXIT_OK = 0;
@@ -192,6 +193,7 @@ repo
     await repoDiff(location, name, a, b, options);
   });
 
+registerExport(program);
 program
   .command("run")
   .description("run a pipeline experiment: stages cached by parameter hash, logged as a labbook experiment (docs/pipeline.md)")

@@ -21,7 +21,7 @@ export {
   parameterHash,
   type ReportItem,
   type RunOptions,
-  type RunResult,
+  type RunResult as PipelineRunResult,
   renderReport,
   runPipeline,
   type Stage,
@@ -34,6 +34,35 @@ export * from "@labbook/repository";
 export { LocalStorage, type LocalStorageOptions } from "@labbook/storage-local";
 // Types only: the AWS SDK is loaded when an s3:// location is first opened, never at import.
 export type { S3StorageOptions } from "@labbook/storage-s3";
+export {
+  type ExportOptions,
+  type ExportProgress,
+  type ExportSummary,
+  type ExportToOptions,
+  exportExperiment,
+  exportProject,
+  FORMAT_VERSION,
+  type LoggedRevision,
+  type LogRevisionOptions,
+  logRevision,
+  type ManifestLine,
+  type Materialized,
+  type MaterializeOptions,
+  type MlflowExportOptions,
+  type MlflowOptions,
+  type MlflowRevisionOptions,
+  manifestHash,
+  materialize,
+  type ProvenanceBundle,
+  provenanceBundle,
+  RemoteError,
+  type RunResult as ExportRunResult,
+  revisionId,
+  TRACKING_BACKENDS,
+  type TrackingBackend,
+  type WandbExportOptions,
+  type WandbOptions,
+} from "@labbook/tracking";
 export { compileFilter, evaluateFilter, FILTER_FIELDS, type FilterNode, fieldValue, parseField, parseFilter } from "./filter-expression.js";
 export { findUnreferencedFiles } from "./gc.js";
 export { type OpenProjectOptions, openProject, type ResolvedLocation, type ResolveOptions, resolveLocation, type S3LocationOptions } from "./open.js";
