@@ -85,7 +85,7 @@ describe("logMetric with a step", () => {
     expect(storage.reads).toEqual([]);
   });
 
-  it("appends to a stored history in mode w+, rewriting the same file in place", async () => {
+  it("appends to a stored history in mode w+ (a new file; the committed one is left for gc)", async () => {
     const storage = new MemoryStorage();
     const first = await open(storage);
     const exp = await first.log("train", async (e) => {
@@ -98,7 +98,10 @@ describe("logMetric with a step", () => {
     loaded.logMetric("lr", 0.1, { step: 1, time: 20 });
     await again.save();
     expect(loaded.artifacts.filter((a) => a.name === METRIC_HISTORY_ARTIFACT)).toHaveLength(1);
-    expect(await keys(storage, exp.slug)).toEqual([`${exp.slug}/metric-history.json`]);
+    // An overwrite never rewrites a committed file in place (a failed commit must not lose the old bytes).
+    const entry = loaded.artifacts.find((a) => a.name === METRIC_HISTORY_ARTIFACT);
+    expect(entry?.fname).toBe("metric-history-1.json");
+    expect(await keys(storage, exp.slug)).toEqual([`${exp.slug}/metric-history-1.json`, `${exp.slug}/metric-history.json`]);
     const reread = await open(storage, "r");
     expect(await reread.get(exp.slug).metricHistories()).toEqual({
       loss: { steps: [0, 1], values: [1, 0.5], times: [10, 20] },
