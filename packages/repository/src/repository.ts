@@ -286,6 +286,28 @@ export class Repository {
     return joinKey(this.dir, entry.name, entry.fname);
   }
 
+  /**
+   * Refuse an artifact name whose folder would collide with this repository's own files: the index,
+   * releases.json, their lock files, or anything the storage treats as a lock or a temp file (a
+   * version stored there would wedge saves or vanish from listings).
+   */
+  #assertName(name: string): void {
+    const index = this.location.slice(this.dir.length === 0 ? 0 : this.dir.length + 1);
+    const reserved = [index, "releases.json"].flatMap((n) => [n, `${n}.lock`]).map((n) => n.toLowerCase());
+    const parts = name.split("/");
+    const first = (parts[0] ?? "").toLowerCase();
+    const bad = reserved.includes(first)
+      ? `it is the name of the repository's own file ${this.storage.describe(joinKey(this.dir, parts[0] ?? ""))}`
+      : undefined;
+    const suffix = parts.find((p) => /\.(lock|lbtmp)$/i.test(p));
+    const why = bad ?? (suffix === undefined ? undefined : `"${suffix}" ends in .lock or .lbtmp, which storages keep for locks and unfinished writes`);
+    if (why !== undefined) {
+      throw new LabbookError("ARTIFACT_LOG", `Cannot log artifact "${name}" in repository ${this.path}: ${why}. Pick another name.`, {
+        path: this.storage.describe(joinKey(this.dir, name)),
+      });
+    }
+  }
+
   #assertWritable(what: string): void {
     if (this.mode === "r") {
       throw new LabbookError("READ_ONLY", `Cannot ${what}: repository ${this.path} is open read-only (mode "r").`, { path: this.path });
@@ -308,6 +330,7 @@ export class Repository {
     const { handler, fname, ...writerOptions } = options ?? ({} as RepositoryLogOptions);
     if (typeof handler !== "string") throw new LabbookError("ARTIFACT_LOG", 'logArtifact needs a handler, for example { handler: "json" }.');
     if (typeof name !== "string" || name.length === 0) throw new LabbookError("ARTIFACT_LOG", "An artifact needs a non-empty name.");
+    this.#assertName(name);
     const h = this.handlers.forLog(handler, name);
     const createdAt = this.#clock();
     const version = this.#byName.has(name) ? this.#index(name).maxVersion() + 1 : 0;
@@ -681,6 +704,7 @@ export class Repository {
    */
   async promote(experiment: Experiment, name: string): Promise<Readonly<ArtifactEntry>> {
     this.#assertWritable("promote an artifact");
+    this.#assertName(name);
     const source = experiment.artifacts.find((a) => a.name === name);
     if (!source) {
       throw new LabbookError(

@@ -144,3 +144,35 @@ describe("concurrent promotes", () => {
     ]);
   });
 });
+
+describe("artifact names that collide with the repository's own files", () => {
+  it.each(["repository.json", "repository.json.lock", "releases.json", "releases.json.lock", "Releases.JSON", "weights.lock", "sub/part.lbtmp"])(
+    "refuses %s when logged, with ARTIFACT_LOG, and saves still work",
+    async (name) => {
+      const memory = new MemoryStorage();
+      const repo = await Repository.open("models/repository.json", { storage: memory });
+      expect(() => repo.logArtifact(name, { a: 1 }, { handler: "json" })).toThrow(
+        expect.objectContaining({ code: "ARTIFACT_LOG", path: expect.stringContaining(name) }),
+      );
+      repo.logArtifact("model", { a: 1 }, { handler: "json" });
+      await repo.save();
+      await repo.createRelease("v1");
+      expect((await repo.releases()).map((r) => r.tag)).toEqual(["v1"]);
+      expect(repo.names()).toEqual(["model"]);
+    },
+  );
+
+  it("refuses a colliding name on promote too, and allows names that only contain a reserved word", async () => {
+    const memory = new MemoryStorage();
+    const project = await Project.open("runs/project.json", { storage: memory, author: "ada" });
+    const exp = await project.log("train", (e) => e.logArtifact("releases.json", { a: 1 }, { handler: "json" }));
+    await project.save();
+    const repo = await Repository.open("index.json", { storage: memory });
+    await expect(repo.promote(exp, "releases.json")).rejects.toMatchObject({ code: "ARTIFACT_LOG" });
+    expect(() => repo.logArtifact("index.json", 1, { handler: "json" })).toThrow(expect.objectContaining({ code: "ARTIFACT_LOG" }));
+    repo.logArtifact("releases", 1, { handler: "json" });
+    repo.logArtifact("my-repository.json", 1, { handler: "json" });
+    await repo.save();
+    expect(repo.names()).toEqual(["my-repository.json", "releases"]);
+  });
+});
