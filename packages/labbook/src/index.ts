@@ -5,7 +5,7 @@ export { LocalStorage, type LocalStorageOptions } from "@labbook/storage-local";
 // Types only: the AWS SDK is loaded when an s3:// location is first opened, never at import.
 export type { S3StorageOptions } from "@labbook/storage-s3";
 export { compileFilter, evaluateFilter, FILTER_FIELDS, type FilterNode, fieldValue, parseField, parseFilter } from "./filter-expression.js";
-export { findUnreferencedFiles } from "./gc.js";
+export { findUnreferencedFiles, type GcScan, scanForGc } from "./gc.js";
 export { type OpenProjectOptions, openProject, type ResolvedLocation, type ResolveOptions, resolveLocation, type S3LocationOptions } from "./open.js";
 export { createRegistry, type LabbookRegistryOptions, loadRegistry } from "./registry.js";
 export { type OpenRepositoryOptions, openRepository } from "./repository.js";

@@ -176,3 +176,24 @@ describe("labbook gc and temp files of killed writers", () => {
     expect(existsSync(path.join(dir, "project.json"))).toBe(true);
   });
 });
+
+describe("gc beside writers (processes), on local disk", () => {
+  it("3 writers into the project and one into a repository inside it while gc --delete runs over and over: planted leftovers go, nothing acknowledged does", async () => {
+    const { gcBesideWriters } = await import("../../../reliability/gc.js");
+    const root = mkdtempSync(path.join(tmpdir(), "labbook-gc-writers-"));
+    try {
+      const f = await gcBesideWriters({ root, writers: 3, perWriter: 20, repoPerWriter: 20, leftovers: 8 });
+      expect(f.failures).toEqual([]);
+      expect(f.lost).toBe(0);
+      expect(f.duplicated).toBe(0);
+      expect(f.brokenArtifacts).toBe(0);
+      expect(f.gcRefused).toBe(0);
+      expect(f.leftoversKept).toBe(0);
+      expect(f.written).toBe(3 * 20 + 20 + 9);
+      expect(f.gcRounds).toBeGreaterThan(1);
+      expect(f.deleted).toBe(8);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
