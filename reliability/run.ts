@@ -7,7 +7,9 @@
  * S3 runs on moto (a Python server on 127.0.0.1). The whole run takes about 10 minutes on 2 cores;
  * the repository on S3 runs 8 × 100 because every version is a separate object checked afterwards.
  * The totals written/found/lost/duplicated add up every
- * concurrency scenario (projects and repositories, local and S3); `details` has each one.
+ * concurrency scenario (projects and repositories, local and S3) and the loss scenarios of
+ * reliability/loss.ts (merges beside writers, concurrent promotes, gc beside writers; about 4 more
+ * minutes); `details` has each one.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -17,6 +19,7 @@ import path from "node:path";
 import { startMoto } from "../tooling/testing/src/index.js";
 import { reliabilityDir, repoRoot, type StorageSpec } from "./common.js";
 import { faultsRepositoryS3, faultsS3 } from "./faults.js";
+import { type LossTotals, lossScenariosLocal, lossScenariosS3 } from "./loss.js";
 import { concurrency, concurrencyLocal, concurrencyRepository, crashLocal, tempDir } from "./scenarios.js";
 
 const setting = (name: string, fallback: number): number => Number(process.env[`LABBOOK_RELIABILITY_${name}`] ?? fallback);
@@ -56,6 +59,7 @@ const crash = await crashLocal({ trials });
 const repoRoot_ = await tempDir("repo-concurrency");
 const repoLocal = await concurrencyRepository({ writers, perWriter: repoPerWriter, names: 3, storage: { kind: "local", root: repoRoot_ } });
 await rm(repoRoot_, { recursive: true, force: true });
+const lossLocal = await lossScenariosLocal();
 
 const moto = await startMoto({ buckets: ["reliability"] });
 if (!moto) throw new Error("moto_server is missing: run bash tooling/ci/setup.sh first.");
@@ -71,11 +75,13 @@ let onS3: Awaited<ReturnType<typeof concurrency>>;
 let repoS3: Awaited<ReturnType<typeof concurrencyRepository>>;
 let faults: Awaited<ReturnType<typeof faultsS3>>;
 let repoFaults: Awaited<ReturnType<typeof faultsRepositoryS3>>;
+let lossS3: LossTotals;
 try {
   onS3 = await concurrency({ writers, perWriter: s3PerWriter, storage: s3("concurrency") });
   repoS3 = await concurrencyRepository({ writers, perWriter: s3RepoPerWriter, names: 3, storage: s3("repo-concurrency") });
   faults = await faultsS3({ saves: faultSaves, storage: s3("faults"), faultRate });
   repoFaults = await faultsRepositoryS3({ saves: faultSaves, storage: s3("repo-faults"), faultRate });
+  lossS3 = await lossScenariosS3(s3);
 } finally {
   await moto.stop();
 }
@@ -87,7 +93,9 @@ function pick(f: Awaited<ReturnType<typeof concurrencyRepository>>) {
 }
 
 const scenarios = [local, onS3, repoLocal, repoS3];
-const sum = (key: "written" | "found" | "lost" | "duplicated") => scenarios.reduce((n, f) => n + f[key], 0);
+// Merges, concurrent promotes and gc beside writers (issue 12) add to every total.
+const loss = [lossLocal, lossS3];
+const sum = (key: "written" | "found" | "lost" | "duplicated") => scenarios.reduce((n, f) => n + f[key], 0) + loss.reduce((n, l) => n + l[key], 0);
 const results = {
   writers,
   written: sum("written"),
@@ -104,7 +112,9 @@ const results = {
     repoS3.duplicateVersions +
     faults.invalidAfterFailure +
     faults.invalidAfterSuccess +
-    repoFaults.invalid,
+    repoFaults.invalid +
+    lossLocal.corrupt +
+    lossS3.corrupt,
   faultsInjected: faults.faultsInjected + repoFaults.faultsInjected,
   failedClean: faults.failedClean + repoFaults.failedClean,
   badInputs: bad.passed,
@@ -136,6 +146,8 @@ const results = {
     crash: { killedDuringSave: crash.killedDuringSave, brokenArtifacts: crash.brokenArtifacts, failures: crash.failures.slice(0, 10), ms: crash.ms },
     faultsProjectS3: { faultRate, ...faults },
     faultsRepositoryS3: { faultRate, ...repoFaults },
+    ...lossLocal.details,
+    ...lossS3.details,
     badInputOrPropertyCasesFailed: bad.failed,
     propertiesPassed: bad.properties,
     propertyRuns: 500,
@@ -154,5 +166,5 @@ const ok =
   results.found === results.written &&
   bad.failed === 0 &&
   faults.untyped + repoFaults.untyped + faults.gaveUp === 0 &&
-  faults.failures.length + repoFaults.failures.length === 0;
+  faults.failures.length + repoFaults.failures.length + lossLocal.failures.length + lossS3.failures.length === 0;
 process.exit(ok ? 0 : 1);
