@@ -789,24 +789,35 @@ export class Repository {
     const release = releaseFromRecord(record, this.storage.describe(this.releasesKey));
     const conditional = this.storage.capabilities.conditionalWrites;
     let current: { releases: Release[]; version: string | undefined } = { releases: [], version: undefined };
+    // A write whose answer was lost may have landed: finding our own record on the retry is success.
+    let sent = false;
+    const landed = Symbol("landed");
     const refresh = async () => {
       current = await this.#readReleases();
-      if (current.releases.some((r) => r.tag === tag)) {
-        throw new LabbookError("INVALID_ARGUMENT", `Release "${tag}" already exists in ${this.storage.describe(this.releasesKey)}; pick another tag.`, {
-          path: this.storage.describe(this.releasesKey),
-        });
-      }
+      const existing = current.releases.find((r) => r.tag === tag);
+      if (existing === undefined) return;
+      if (sent && stringifyPyJson(existing.record, { sortKeys: true }) === stringifyPyJson(record, { sortKeys: true })) throw landed;
+      throw new LabbookError("INVALID_ARGUMENT", `Release "${tag}" already exists in ${this.storage.describe(this.releasesKey)}; pick another tag.`, {
+        path: this.storage.describe(this.releasesKey),
+      });
     };
     if (!conditional) await refresh();
-    await commitIndex({
-      storage: this.storage,
-      key: this.releasesKey,
-      conditional,
-      maxRetries: this.#maxRetries,
-      catchUp: refresh,
-      version: () => current.version,
-      serialize: () => serializeReleases([...current.releases, release]),
-    });
+    try {
+      await commitIndex({
+        storage: this.storage,
+        key: this.releasesKey,
+        conditional,
+        maxRetries: this.#maxRetries,
+        catchUp: refresh,
+        version: () => current.version,
+        serialize: () => serializeReleases([...current.releases, release]),
+        beforeWrite: () => {
+          sent = true;
+        },
+      });
+    } catch (error) {
+      if (error !== landed) throw error;
+    }
     return release;
   }
 

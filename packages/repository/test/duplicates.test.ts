@@ -176,3 +176,37 @@ describe("artifact names that collide with the repository's own files", () => {
     expect(repo.names()).toEqual(["my-repository.json", "releases"]);
   });
 });
+
+describe("a release whose write landed but whose answer was lost", () => {
+  it("is recognised as ours on the retry inside createRelease (no 'already exists', one release)", async () => {
+    const memory = new MemoryStorage();
+    let lost = false;
+    // The first write of releases.json lands, then its answer is lost as a conflict would be after a
+    // client-side retry of the landed request (S3 answers 412 to the second copy).
+    const storage = new Proxy(memory, {
+      get(target, prop, receiver) {
+        if (prop === "write") {
+          return async (key: string, data: string, options?: Record<string, unknown>) => {
+            const result = await target.write(key, data, options);
+            if (key === "models/releases.json" && !lost) {
+              lost = true;
+              const { LabbookError } = await import("@labbook/core");
+              throw new LabbookError("CONFLICT", "412 on the SDK's retry of a write that landed");
+            }
+            return result;
+          };
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }) as Storage;
+    const repo = await Repository.open("models/repository.json", { storage, clock: () => new Date("2024-03-01T10:00:00Z") });
+    repo.logArtifact("model", { a: 1 }, { handler: "json" });
+    await repo.save();
+    const release = await repo.createRelease("v1");
+    expect(release.tag).toBe("v1");
+    expect((await repo.releases()).map((r) => r.tag)).toEqual(["v1"]);
+    // A second createRelease of the same tag is still refused.
+    await expect(repo.createRelease("v1")).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+  });
+});
