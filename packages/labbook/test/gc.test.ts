@@ -195,5 +195,5 @@ describe("gc beside writers (processes), on local disk", () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
-  });
+  }, 300_000);
 });

@@ -28,7 +28,7 @@ describe("labbook merge beside writers, on local disk", () => {
     } finally {
       await rm(root, { recursive: true, force: true });
     }
-  });
+  }, 300_000);
 });
 
 // findMoto() throws under CI=true when moto is missing, so CI fails instead of skipping.
@@ -46,5 +46,5 @@ describe.skipIf(!haveMoto)("labbook merge beside writers, on S3", () => {
     const storage = { kind: "s3" as const, endpoint: moto.endpoint, bucket: "merges", prefix: "m", region: moto.region, credentials: moto.credentials };
     const f = await mergeDuringWrites({ storage, writers: 2, perWriter: 15, merges: 3, perSource: 4 });
     expectWhole(f);
-  });
+  }, 300_000);
 });

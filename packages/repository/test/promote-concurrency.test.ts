@@ -29,7 +29,7 @@ describe("concurrent promotes on local disk", () => {
     } finally {
       await rm(root, { recursive: true, force: true });
     }
-  });
+  }, 300_000);
 });
 
 // findMoto() throws under CI=true when moto is missing, so CI fails instead of skipping.
@@ -46,5 +46,5 @@ describe.skipIf(!haveMoto)("concurrent promotes on S3", () => {
     if (!moto) throw new Error("moto is not running");
     const storage = { kind: "s3" as const, endpoint: moto.endpoint, bucket: "promotes", prefix: "p", region: moto.region, credentials: moto.credentials };
     expectWhole(await concurrentPromotes({ storage, rounds: 6, processes: 4 }));
-  });
+  }, 300_000);
 });
