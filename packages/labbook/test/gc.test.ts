@@ -15,7 +15,7 @@ let tmp: string;
 beforeAll(async () => {
   await ensureBuilt();
   tmp = mkdtempSync(path.join(tmpdir(), "labbook-gc-"));
-}, 180_000);
+}, 600_000);
 afterAll(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
