@@ -8,7 +8,9 @@
  * S3 runs on moto (a Python server on 127.0.0.1). The whole run takes about 10 minutes on 2 cores;
  * the repository on S3 runs 8 × 100 because every version is a separate object checked afterwards.
  * The totals written/found/lost/duplicated add up every
- * concurrency scenario (projects and repositories, local and S3); `details` has each one.
+ * concurrency scenario (projects and repositories, local and S3) and the loss scenarios of
+ * reliability/loss.ts (merges beside writers, concurrent promotes, gc beside writers; about 4 more
+ * minutes); `details` has each one.
  */
 import { writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -18,6 +20,7 @@ import { reliabilityDir, type StorageSpec } from "./common.js";
 import { faultsRepositoryS3, faultsS3 } from "./faults.js";
 import { overwriteCrashLocal, sameSlugLocal } from "./loss.js";
 import { badInputCases, concurrency, concurrencyLocal, concurrencyRepository, crashLocal, tempDir } from "./scenarios.js";
+import { type LossTotals, lossScenariosLocal, lossScenariosS3 } from "./loss-concurrent.js";
 
 const setting = (name: string, fallback: number): number => Number(process.env[`LABBOOK_RELIABILITY_${name}`] ?? fallback);
 const writers = setting("WRITERS", 8);
@@ -36,6 +39,7 @@ const overwriteCrash = await overwriteCrashLocal({ trials: setting("OVERWRITE_TR
 const repoRoot_ = await tempDir("repo-concurrency");
 const repoLocal = await concurrencyRepository({ writers, perWriter: repoPerWriter, names: 3, storage: { kind: "local", root: repoRoot_ } });
 await rm(repoRoot_, { recursive: true, force: true });
+const lossLocal = await lossScenariosLocal();
 
 const moto = await startMoto({ buckets: ["reliability"] });
 if (!moto) throw new Error("moto_server is missing: run bash tooling/ci/setup.sh first.");
@@ -51,11 +55,13 @@ let onS3: Awaited<ReturnType<typeof concurrency>>;
 let repoS3: Awaited<ReturnType<typeof concurrencyRepository>>;
 let faults: Awaited<ReturnType<typeof faultsS3>>;
 let repoFaults: Awaited<ReturnType<typeof faultsRepositoryS3>>;
+let lossS3: LossTotals;
 try {
   onS3 = await concurrency({ writers, perWriter: s3PerWriter, storage: s3("concurrency") });
   repoS3 = await concurrencyRepository({ writers, perWriter: s3RepoPerWriter, names: 3, storage: s3("repo-concurrency") });
   faults = await faultsS3({ saves: faultSaves, storage: s3("faults"), faultRate });
   repoFaults = await faultsRepositoryS3({ saves: faultSaves, storage: s3("repo-faults"), faultRate });
+  lossS3 = await lossScenariosS3(s3);
 } finally {
   await moto.stop();
 }
@@ -67,7 +73,9 @@ function pick(f: Awaited<ReturnType<typeof concurrencyRepository>>) {
 }
 
 const scenarios = [local, onS3, repoLocal, repoS3];
-const sum = (key: "written" | "found" | "lost" | "duplicated") => scenarios.reduce((n, f) => n + f[key], 0);
+// Merges, concurrent promotes and gc beside writers (issue 12) add to every total.
+const loss = [lossLocal, lossS3];
+const sum = (key: "written" | "found" | "lost" | "duplicated") => scenarios.reduce((n, f) => n + f[key], 0) + loss.reduce((n, l) => n + l[key], 0);
 const results = {
   writers,
   written: sum("written") + sameSlug.written,
@@ -88,7 +96,9 @@ const results = {
     sameSlug.mixed +
     sameSlug.lostReported +
     sameSlug.brokenArtifacts +
-    overwriteCrash.corrupt,
+    overwriteCrash.corrupt +
+    lossLocal.corrupt +
+    lossS3.corrupt,
   faultsInjected: faults.faultsInjected + repoFaults.faultsInjected,
   failedClean: faults.failedClean + repoFaults.failedClean,
   badInputs: bad.passed,
@@ -122,6 +132,8 @@ const results = {
     overwriteCrashLocal: { ...overwriteCrash, failures: overwriteCrash.failures.slice(0, 10) },
     faultsProjectS3: { faultRate, ...faults },
     faultsRepositoryS3: { faultRate, ...repoFaults },
+    ...lossLocal.details,
+    ...lossS3.details,
     badInputOrPropertyCasesFailed: bad.failed,
     propertiesPassed: bad.properties,
     propertyRuns: 500,
@@ -140,5 +152,5 @@ const ok =
   results.found === results.written &&
   bad.failed === 0 &&
   faults.untyped + repoFaults.untyped + faults.gaveUp === 0 &&
-  faults.failures.length + repoFaults.failures.length + overwriteCrash.failures.length === 0;
+  faults.failures.length + repoFaults.failures.length + overwriteCrash.failures.length + lossLocal.failures.length + lossS3.failures.length === 0;
 process.exit(ok ? 0 : 1);

@@ -64,7 +64,7 @@ export {
   type WandbOptions,
 } from "@labbook/tracking";
 export { compileFilter, evaluateFilter, FILTER_FIELDS, type FilterNode, fieldValue, parseField, parseFilter } from "./filter-expression.js";
-export { findUnreferencedFiles } from "./gc.js";
+export { findUnreferencedFiles, type GcScan, scanForGc } from "./gc.js";
 export { type OpenProjectOptions, openProject, type ResolvedLocation, type ResolveOptions, resolveLocation, type S3LocationOptions } from "./open.js";
 export { createRegistry, type LabbookRegistryOptions, loadRegistry } from "./registry.js";
 export { type OpenRepositoryOptions, openRepository } from "./repository.js";

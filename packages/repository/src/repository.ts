@@ -77,6 +77,15 @@ interface Slot extends Versioned {
   writerOptions: Record<string, unknown>;
   /** Promotion: the bytes come from another artifact store, streamed. */
   source: (() => Promise<AsyncIterable<Uint8Array>>) | undefined;
+  /** Logged by promote(): refused after a re-read, too, when a stored version is not older. */
+  promoted: boolean;
+  /** The key of the file this slot wrote itself (not a content twin's), until it is committed. */
+  ownFile: string | undefined;
+  /**
+   * An index write naming this slot was sent and its outcome is unknown (a lost answer may have
+   * committed it). Kept across saves until a save commits or a read of the index shows it absent.
+   */
+  sent: boolean;
 }
 
 const decoder = new TextDecoder();
@@ -92,6 +101,15 @@ function conflictOf(error: unknown): boolean {
 /** The same stored file: what a writer can recognise as its own entry after a lost answer. */
 function sameFile(a: ArtifactEntry, b: ArtifactEntry): boolean {
   return a.name === b.name && a.fname === b.fname && a.sha256 === b.sha256 && a.size === b.size && a.created_at === b.created_at && a.handler === b.handler;
+}
+
+function notNewer(entry: ArtifactEntry, latest: ArtifactEntry, where: string, slug?: string): LabbookError {
+  const of = slug === undefined ? "" : ` of experiment "${slug}"`;
+  return new LabbookError(
+    "ARTIFACT_LOG",
+    `Artifact "${entry.name}"${of} (created ${entry.created_at}) is not newer than the latest version in ${where} (v${latest.version}, created ${latest.created_at}); nothing was promoted.`,
+    { path: where },
+  );
 }
 
 function slotFromEntry(entry: ArtifactEntry, where: string, index: number): Slot {
@@ -110,7 +128,19 @@ function slotFromEntry(entry: ArtifactEntry, where: string, index: number): Slot
       },
     );
   }
-  return { entry, time, expiry, pending: false, requested: entry.fname, value: undefined, writerOptions: {}, source: undefined };
+  return {
+    entry,
+    time,
+    expiry,
+    pending: false,
+    requested: entry.fname,
+    value: undefined,
+    writerOptions: {},
+    source: undefined,
+    promoted: false,
+    ownFile: undefined,
+    sent: false,
+  };
 }
 
 /**
@@ -137,8 +167,6 @@ export class Repository {
   #version: string | undefined;
   /** Expiry changes to stored versions, by `name\0version`, re-applied if another writer commits first. */
   #expiryEdits = new Map<string, string>();
-  /** An index write was sent during the current save (so a failure may still have committed it). */
-  #indexSent = false;
 
   private constructor(location: string, options: RepositoryOptions) {
     const mode = options.mode ?? "w+";
@@ -259,6 +287,28 @@ export class Repository {
     return joinKey(this.dir, entry.name, entry.fname);
   }
 
+  /**
+   * Refuse an artifact name whose folder would collide with this repository's own files: the index,
+   * releases.json, their lock files, or anything the storage treats as a lock or a temp file (a
+   * version stored there would wedge saves or vanish from listings).
+   */
+  #assertName(name: string): void {
+    const index = this.location.slice(this.dir.length === 0 ? 0 : this.dir.length + 1);
+    const reserved = [index, "releases.json"].flatMap((n) => [n, `${n}.lock`]).map((n) => n.toLowerCase());
+    const parts = name.split("/");
+    const first = (parts[0] ?? "").toLowerCase();
+    const bad = reserved.includes(first)
+      ? `it is the name of the repository's own file ${this.storage.describe(joinKey(this.dir, parts[0] ?? ""))}`
+      : undefined;
+    const suffix = parts.find((p) => /\.(lock|lbtmp)$/i.test(p));
+    const why = bad ?? (suffix === undefined ? undefined : `"${suffix}" ends in .lock or .lbtmp, which storages keep for locks and unfinished writes`);
+    if (why !== undefined) {
+      throw new LabbookError("ARTIFACT_LOG", `Cannot log artifact "${name}" in repository ${this.path}: ${why}. Pick another name.`, {
+        path: this.storage.describe(joinKey(this.dir, name)),
+      });
+    }
+  }
+
   #assertWritable(what: string): void {
     if (this.mode === "r") {
       throw new LabbookError("READ_ONLY", `Cannot ${what}: repository ${this.path} is open read-only (mode "r").`, { path: this.path });
@@ -281,6 +331,7 @@ export class Repository {
     const { handler, fname, ...writerOptions } = options ?? ({} as RepositoryLogOptions);
     if (typeof handler !== "string") throw new LabbookError("ARTIFACT_LOG", 'logArtifact needs a handler, for example { handler: "json" }.');
     if (typeof name !== "string" || name.length === 0) throw new LabbookError("ARTIFACT_LOG", "An artifact needs a non-empty name.");
+    this.#assertName(name);
     const h = this.handlers.forLog(handler, name);
     const createdAt = this.#clock();
     const version = this.#byName.has(name) ? this.#index(name).maxVersion() + 1 : 0;
@@ -301,6 +352,9 @@ export class Repository {
       value,
       writerOptions,
       source: undefined,
+      promoted: false,
+      ownFile: undefined,
+      sent: false,
     };
     this.#addSlot(slot);
     return slot.entry;
@@ -437,8 +491,6 @@ export class Repository {
     this.#assertWritable("save");
     const pending = this.#slots.filter((s) => s.pending);
     if (pending.length === 0 && this.#expiryEdits.size === 0 && this.#version !== undefined) return;
-    const written: string[] = [];
-    this.#indexSent = false;
     try {
       // A slot with a sha256 kept its file from an earlier save whose index write may have landed.
       // Names are written in parallel; versions of one name in order, since each picks its file name
@@ -446,19 +498,22 @@ export class Repository {
       const byName = new Map<string, Slot[]>();
       for (const slot of pending) if (slot.entry.sha256 === undefined) byName.set(slot.entry.name, [...(byName.get(slot.entry.name) ?? []), slot]);
       await forEachLimit([...byName.values()], ARTIFACT_WRITE_CONCURRENCY, async (slots) => {
-        for (const slot of slots) await this.#writeArtifact(slot, written);
+        for (const slot of slots) await this.#writeArtifact(slot);
       });
       await this.#commitIndex();
     } catch (error) {
-      // Only undo when the stored index does not name our files: an index write whose answer was
-      // lost may have landed, and deleting its files would leave the index pointing at nothing.
-      if (!(await this.#mayHaveLanded(pending))) {
-        await Promise.all(written.map((key) => this.storage.delete(key).catch(() => undefined)));
-        for (const slot of pending) {
-          slot.entry.fname = slot.requested;
-          delete slot.entry.size;
-          delete slot.entry.sha256;
-        }
+      // Undo only the slots the stored index cannot name: an index write whose answer was lost (in
+      // this save or an earlier one) may have landed, and deleting its files would leave the index
+      // pointing at nothing. Those stay, file and all, so the next save adopts or commits them.
+      const landed = await this.#mayHaveLanded(pending);
+      const undone = pending.filter((slot) => !landed.has(slot));
+      await Promise.all(undone.map((slot) => (slot.ownFile === undefined ? undefined : this.storage.delete(slot.ownFile).catch(() => undefined))));
+      for (const slot of undone) {
+        slot.entry.fname = slot.requested;
+        slot.ownFile = undefined;
+        slot.sent = false;
+        delete slot.entry.size;
+        delete slot.entry.sha256;
       }
       throw error;
     }
@@ -467,22 +522,28 @@ export class Repository {
       slot.value = undefined;
       slot.writerOptions = {};
       slot.source = undefined;
+      slot.ownFile = undefined;
+      slot.sent = false;
     }
     this.#expiryEdits.clear();
   }
 
-  /** After a failed save: could the stored index name our pending files? (Unknown counts as yes.) */
-  async #mayHaveLanded(pending: Slot[]): Promise<boolean> {
-    if (!this.#indexSent) return false;
+  /**
+   * After a failed save: the pending slots the stored index may name. Only a slot some index write
+   * named can be there; for those the index is read (unreadable counts as "it may").
+   */
+  async #mayHaveLanded(pending: Slot[]): Promise<Set<Slot>> {
+    const sent = pending.filter((s) => s.sent && s.entry.sha256 !== undefined);
+    if (sent.length === 0) return new Set();
     try {
       const stored = await this.#readStored();
-      return stored?.slots.some((u) => pending.some((s) => s.entry.sha256 !== undefined && sameFile(u.entry, s.entry))) ?? false;
+      return new Set(sent.filter((s) => stored?.slots.some((u) => sameFile(u.entry, s.entry)) ?? false));
     } catch {
-      return true;
+      return new Set(sent);
     }
   }
 
-  async #writeArtifact(slot: Slot, written: string[]): Promise<void> {
+  async #writeArtifact(slot: Slot): Promise<void> {
     const conditional = this.storage.capabilities.conditionalWrites;
     const siblings = (this.#byName.get(slot.entry.name) ?? []).filter((s) => s !== slot);
     const taken = new Set(siblings.filter((s) => !s.pending || s.entry.sha256 !== undefined).map((s) => s.entry.fname));
@@ -498,12 +559,12 @@ export class Repository {
         if (conflictOf(error)) continue;
         throw error;
       }
-      written.push(key);
+      slot.ownFile = key;
       const twin = siblings.find((s) => s.entry.sha256 === slot.entry.sha256 && s.entry.size === slot.entry.size && s.entry.fname !== fname);
       if (twin) {
         // Content addressing: same bytes as a stored version, so point at its file instead.
         await this.storage.delete(key);
-        written.pop();
+        slot.ownFile = undefined;
         slot.entry.fname = twin.entry.fname;
       }
       return;
@@ -568,7 +629,7 @@ export class Repository {
       version: () => this.#version,
       serialize: () => this.serialize(),
       beforeWrite: () => {
-        this.#indexSent = true;
+        for (const s of this.#slots) if (s.pending) s.sent = true;
       },
     });
   }
@@ -618,6 +679,16 @@ export class Repository {
       s.entry.version = committed.entry.version;
       stored.slots[stored.slots.indexOf(committed)] = s;
     }
+    // The promote() refusal again, against what is stored now: a concurrent promote of the same or a
+    // newer artifact must not be followed by ours as a later version.
+    const now = this.#clock().getTime();
+    for (const s of mine) {
+      if (!s.promoted) continue;
+      const latest = stored.slots
+        .filter((u) => u.entry.name === s.entry.name && (u.expiry === undefined || now < u.expiry))
+        .reduce<Slot | undefined>((best, u) => (best === undefined || u.time >= best.time ? u : best), undefined);
+      if (latest && latest.time >= s.time) throw notNewer(s.entry, latest.entry, this.path);
+    }
     for (const s of mine) {
       const next = (max.get(s.entry.name) ?? -1) + 1;
       s.entry.version = next;
@@ -635,6 +706,7 @@ export class Repository {
    */
   async promote(experiment: Experiment, name: string): Promise<Readonly<ArtifactEntry>> {
     this.#assertWritable("promote an artifact");
+    this.#assertName(name);
     const source = experiment.artifacts.find((a) => a.name === name);
     if (!source) {
       throw new LabbookError(
@@ -653,12 +725,7 @@ export class Repository {
       } catch (error) {
         if (!isLabbookError(error, "VERSION_NOT_FOUND")) throw error;
       }
-      if (latest && latest.time >= created.getTime()) {
-        throw new LabbookError(
-          "ARTIFACT_LOG",
-          `Artifact "${name}" of experiment "${experiment.slug}" (created ${source.created_at}) is not newer than the latest version in ${this.path} (v${latest.entry.version}, created ${latest.entry.created_at}).`,
-        );
-      }
+      if (latest && latest.time >= created.getTime()) throw notNewer(source, latest.entry, this.path, experiment.slug);
     }
     const { size: _size, sha256: _sha256, ...fields } = source;
     const entry: ArtifactEntry = { ...fields, version };
@@ -672,6 +739,9 @@ export class Repository {
       value: unsaved ? await experiment.loadArtifact(name) : undefined,
       writerOptions: {},
       source: unsaved ? undefined : () => experiment.openArtifactStream(name),
+      promoted: true,
+      ownFile: undefined,
+      sent: false,
     };
     this.#addSlot(slot);
     try {
@@ -721,24 +791,35 @@ export class Repository {
     const release = releaseFromRecord(record, this.storage.describe(this.releasesKey));
     const conditional = this.storage.capabilities.conditionalWrites;
     let current: { releases: Release[]; version: string | undefined } = { releases: [], version: undefined };
+    // A write whose answer was lost may have landed: finding our own record on the retry is success.
+    let sent = false;
+    const landed = Symbol("landed");
     const refresh = async () => {
       current = await this.#readReleases();
-      if (current.releases.some((r) => r.tag === tag)) {
-        throw new LabbookError("INVALID_ARGUMENT", `Release "${tag}" already exists in ${this.storage.describe(this.releasesKey)}; pick another tag.`, {
-          path: this.storage.describe(this.releasesKey),
-        });
-      }
+      const existing = current.releases.find((r) => r.tag === tag);
+      if (existing === undefined) return;
+      if (sent && stringifyPyJson(existing.record, { sortKeys: true }) === stringifyPyJson(record, { sortKeys: true })) throw landed;
+      throw new LabbookError("INVALID_ARGUMENT", `Release "${tag}" already exists in ${this.storage.describe(this.releasesKey)}; pick another tag.`, {
+        path: this.storage.describe(this.releasesKey),
+      });
     };
     if (!conditional) await refresh();
-    await commitIndex({
-      storage: this.storage,
-      key: this.releasesKey,
-      conditional,
-      maxRetries: this.#maxRetries,
-      catchUp: refresh,
-      version: () => current.version,
-      serialize: () => serializeReleases([...current.releases, release]),
-    });
+    try {
+      await commitIndex({
+        storage: this.storage,
+        key: this.releasesKey,
+        conditional,
+        maxRetries: this.#maxRetries,
+        catchUp: refresh,
+        version: () => current.version,
+        serialize: () => serializeReleases([...current.releases, release]),
+        beforeWrite: () => {
+          sent = true;
+        },
+      });
+    } catch (error) {
+      if (error !== landed) throw error;
+    }
     return release;
   }
 

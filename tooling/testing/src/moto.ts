@@ -78,7 +78,13 @@ export async function startMoto(
   if (!bin) return undefined;
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn(bin, ["-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } });
+  // moto_server through a wrapper that makes its conditional writes atomic, as S3's are (see the file).
+  const python = path.join(path.dirname(bin), "python");
+  const wrapper = path.join(repoRoot, "tooling", "testing", "moto-server.py");
+  const child = spawn(python, [wrapper, "-H", "127.0.0.1", "-p", String(port)], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...options.env },
+  });
   let log = "";
   const keep = (chunk: Buffer) => {
     // Only the tail matters for a failure message; moto logs every request.

@@ -1,4 +1,5 @@
-import { findUnreferencedFiles } from "../gc.js";
+import type { ObjectInfo } from "@labbook/core";
+import { scanForGc } from "../gc.js";
 import { renderGrid } from "../table.js";
 import { readProject } from "./locations.js";
 import { formatBytes, print, printJson, stdoutStyle, UsageError } from "./output.js";
@@ -9,33 +10,45 @@ export async function gc(location: string, options: { delete?: boolean; minAge?:
     throw new UsageError(`--min-age takes a whole number of seconds, not ${JSON.stringify(options.minAge)}.`);
   }
   const project = await readProject(location);
-  // A file younger than min-age may belong to a save in progress (artifacts are written before the index).
+  const storage = project.storage;
+  // A file younger than min-age may belong to a save in progress (artifacts are written before the
+  // index), and a temp file younger than it to a writer still running.
   const cutoff = Date.now() - minAge * 1000;
-  const all = await findUnreferencedFiles(project);
-  const files = all.filter((f) => f.lastModified === undefined || f.lastModified.getTime() <= cutoff);
-  const skipped = all.length - files.length;
-  if (options.delete) for (const f of files) await project.storage.delete(f.key);
+  const old = (f: ObjectInfo) => f.lastModified === undefined || f.lastModified.getTime() <= cutoff;
+  // Throws INVALID_FORMAT, naming the files, when any index under the folder cannot be read.
+  const scan = await scanForGc(storage, project.dir);
+  const files = scan.unreferenced.filter(old);
+  const temporary = scan.temporary.filter(old);
+  const skipped = scan.unreferenced.length - files.length + scan.temporary.length - temporary.length;
+  if (options.delete) for (const f of [...files, ...temporary]) await storage.delete(f.key);
+  const describe = (f: ObjectInfo) => ({ key: f.key, path: storage.describe(f.key), size: f.size, last_modified: f.lastModified?.toISOString() ?? null });
   const result = {
     project: project.path,
     deleted: options.delete === true,
     skipped_recent: skipped,
-    files: files.map((f) => ({ key: f.key, path: project.storage.describe(f.key), size: f.size, last_modified: f.lastModified?.toISOString() ?? null })),
+    indexes_read: scan.indexes.map((k) => storage.describe(k)),
+    files: files.map(describe),
+    temporary_files: temporary.map(describe),
   };
   if (options.json) {
     printJson(result);
     return;
   }
-  const total = files.reduce((n, f) => n + f.size, 0);
-  if (files.length > 0)
+  const rows = [...result.files, ...result.temporary_files];
+  const total = rows.reduce((n, f) => n + f.size, 0);
+  if (rows.length > 0)
     print(
       renderGrid(
         ["file", "size", "modified"],
-        result.files.map((f) => [f.path, formatBytes(f.size), f.last_modified ?? ""]),
+        rows.map((f) => [f.path, formatBytes(f.size), f.last_modified ?? ""]),
         { style: stdoutStyle() },
       ),
     );
   const verb = options.delete ? "Deleted" : "Found";
-  const tail = options.delete || files.length === 0 ? "" : "; run again with --delete to remove them";
+  const tail = options.delete || rows.length === 0 ? "" : "; run again with --delete to remove them";
   const young = skipped > 0 ? ` (${skipped} newer than --min-age ${minAge}s left alone)` : "";
-  process.stderr.write(`${verb} ${files.length} unreferenced file(s), ${formatBytes(total) || "0 B"}${young}${tail}.\n`);
+  const temps = temporary.length > 0 ? ` (${temporary.length} of them unfinished writes of stopped writers)` : "";
+  process.stderr.write(
+    `${verb} ${rows.length} unreferenced file(s)${temps}, ${formatBytes(total) || "0 B"}${young}${tail}; ${scan.indexes.length} index file(s) read.\n`,
+  );
 }

@@ -1,4 +1,4 @@
-import { type ArtifactEntry, type ExperimentRecord, isLabbookError, joinKey, LabbookError, type Project, readSlotStream, slugify } from "@labbook/core";
+import { type ArtifactEntry, type ExperimentRecord, isLabbookError, joinKey, LabbookError, type Project, slugify } from "@labbook/core";
 import { openProject } from "../open.js";
 import { readProject } from "./locations.js";
 import { print, printJson } from "./output.js";
@@ -25,49 +25,56 @@ function sourcesOf(projects: Project[], slug: string, entry: ArtifactEntry, test
   });
 }
 
+/** How many times a merge that keeps losing the race to other writers starts its commit again. */
+const MERGE_ATTEMPTS = 20;
+
 /**
  * Merge projects into `into`: experiments of every source (and of `into` itself when it exists),
- * with the core merge rule for the same slug; artifact files are copied first, then the index is
- * written, so the new index never names a missing file.
+ * with the core merge rule for the same slug. It is a save like any other: the target is read,
+ * merged with the sources, and committed conditionally; when another process saved into the target
+ * meanwhile, its experiments are taken in and the commit retried, so nothing anyone else committed
+ * is lost. Artifact files are copied into the target's folder before its index names them.
  */
 export async function merge(sources: string[], into: string, options: { json?: boolean }): Promise<void> {
   const projects: Project[] = [];
   for (const s of sources) projects.push(await readProject(s));
-  const target = await openProject(into, { mode: "w" });
+  // Mode w+: loaded now, caught up and committed conditionally on save (mode "w" would overwrite blindly).
+  const target = await openProject(into, { mode: "w+" });
   const targetPath = target.path;
-  if (!projects.some((p) => p.path === targetPath)) {
-    try {
-      projects.push(await openProject(into, { mode: "r" }));
-    } catch (error) {
-      if (!isLabbookError(error, "NOT_FOUND")) throw error;
-    }
-  }
-  const [first, ...rest] = projects as [Project, ...Project[]];
-  const merged = first.merge(...rest);
+  const others = projects.filter((p) => p.path !== targetPath);
+  const all = [target, ...others];
+  const merged = target.merge(...others);
+  // Every file the merged index will name must exist somewhere before anything is written.
   let copied = 0;
   for (const e of merged.experiments) {
     for (const { rel, entry, test } of files(e.record)) {
       const destKey = joinKey(target.dir, rel);
-      const candidates = sourcesOf(projects, e.slug, entry, test);
-      // Already in place (merging into one of the sources).
+      const candidates = sourcesOf(all, e.slug, entry, test);
+      // Already in place (the target's own file, or merging into one of the sources).
       if (candidates.some((p) => p.storage.describe(joinKey(p.dir, rel)) === target.storage.describe(destKey))) continue;
-      let from: Project | undefined;
-      for (const p of candidates) if (await p.storage.stat(joinKey(p.dir, rel))) from = from ?? p;
-      if (!from) {
+      let found = false;
+      for (const p of candidates) if (!found && (await p.storage.stat(joinKey(p.dir, rel)))) found = true;
+      if (!found) {
         throw new LabbookError(
           "NOT_FOUND",
           `Cannot merge: artifact "${entry.name}" of experiment "${e.slug}" (${rel}) is missing in every source project. Nothing was written to ${targetPath}'s index.`,
           { path: rel },
         );
       }
-      const stream = await readSlotStream(from.storage, entry, joinKey(from.dir, rel));
-      await target.storage.write(destKey, stream, entry.size === undefined ? {} : { size: entry.size });
       copied++;
     }
   }
-  for (const e of merged.experiments) target.append(e);
-  await target.save();
-  const result = { into: targetPath, experiments: merged.size, sources: projects.map((p) => ({ path: p.path, experiments: p.size })), copied_files: copied };
+  const count = merged.size;
+  // save() copies the files, then commits; CONFLICT means others kept committing first: go again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await merged.save();
+      break;
+    } catch (error) {
+      if (!isLabbookError(error, "CONFLICT") || attempt >= MERGE_ATTEMPTS) throw error;
+    }
+  }
+  const result = { into: targetPath, experiments: count, sources: projects.map((p) => ({ path: p.path, experiments: p.size })), copied_files: copied };
   if (options.json) printJson(result);
   else
     print(
