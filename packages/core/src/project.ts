@@ -4,13 +4,15 @@ import type { ArtifactOrigin } from "./artifacts/collection.js";
 import type { HandlerRegistry } from "./artifacts/handler.js";
 import { commitIndex } from "./commit.js";
 import { utcNow } from "./dates.js";
+import { fillExperimentDefaults } from "./defaults.js";
 import { type DependencyReference, type DependencyResolver, parseDependency, resolveRelativeKey } from "./dependency.js";
 import { isLabbookError, LabbookError } from "./errors.js";
 import { Experiment, type ExperimentContext } from "./experiment.js";
 import { mergeAllRecords, mergeExperimentRecords, sortByCreated } from "./merge.js";
+import { isAscending, lazyscribeOrder } from "./order.js";
 import { forEachLimit } from "./parallel.js";
 import { parsePyJson, stringifyPyJson } from "./pyjson.js";
-import { type ArtifactEntry, type ExperimentRecord, projectFileSchema } from "./schemas.js";
+import { type ArtifactEntry, type ExperimentRecord, storedProjectFileSchema } from "./schemas.js";
 import { dirnameKey, type Storage } from "./storage.js";
 import { validateFile } from "./validate.js";
 
@@ -116,7 +118,7 @@ export class Project implements Iterable<Experiment> {
   #version: string | undefined;
   #maxRetries: number;
   #maxIndexBytes: number;
-  #index: { bySlug: Map<string, Experiment>; byShort: Map<string, Experiment> } | undefined;
+  #index: Map<string, Experiment> | undefined;
   readonly #registry: DependencyResolver | undefined;
   // Upstream projects in this project's own storage (when no registry is given), opened once each.
   readonly #upstreams = new Map<string, Promise<Project | undefined>>();
@@ -194,10 +196,15 @@ export class Project implements Iterable<Experiment> {
     }
     this.#assertIndexSize(stored.data.byteLength);
     const text = decoder.decode(stored.data);
-    const records = validateFile(projectFileSchema, parsePyJson(text, this.path), this.path);
-    // Only a project that can save needs the texts.
-    if (this.mode !== "r") rememberTexts(text, records);
-    return { records, version: stored.version };
+    const parsed = validateFile(storedProjectFileSchema, parsePyJson(text, this.path), this.path);
+    const filled = parsed.map((r) => fillExperimentDefaults(r, { handlers: this.handlers, author: defaultAuthor(), path: this.path }));
+    const records = parsed as ExperimentRecord[];
+    if (this.mode !== "r") {
+      // Only a project that can save needs the texts; one lazyscribe would complete is written complete.
+      rememberTexts(text, records);
+      for (const [i, r] of records.entries()) if (filled[i]) storedText.delete(r);
+    }
+    return { records: lazyscribeOrder(records), version: stored.version };
   }
 
   async #load(): Promise<void> {
@@ -238,21 +245,23 @@ export class Project implements Iterable<Experiment> {
     this.#index = undefined;
   }
 
-  #lookup() {
+  #lookup(): Map<string, Experiment> {
     if (!this.#index) {
-      const bySlug = new Map<string, Experiment>();
-      const byShort = new Map<string, Experiment>();
+      // lazyscribe's look-up scans from the end for a slug or short slug equal to the key: the last match wins.
+      const index = new Map<string, Experiment>();
       for (const e of this.#experiments) {
-        bySlug.set(e.slug, e);
-        const prev = byShort.get(e.shortSlug);
-        if (!prev || prev.record.created_at <= e.record.created_at) byShort.set(e.shortSlug, e);
+        index.set(e.shortSlug, e);
+        index.set(e.slug, e);
       }
-      this.#index = { bySlug, byShort };
+      this.#index = index;
     }
     return this.#index;
   }
 
-  /** An experiment by slug, or by short slug (the latest by created_at wins). NOT_FOUND otherwise. */
+  /**
+   * An experiment by slug or short slug; NOT_FOUND otherwise. As in lazyscribe, when several match
+   * (a name logged more than once, or a slug stored twice) the last one in the project's order wins.
+   */
   get(slugOrShortSlug: string): Experiment {
     const found = this.find(slugOrShortSlug);
     if (!found) throw new LabbookError("NOT_FOUND", `No experiment "${slugOrShortSlug}" in ${this.path}.`, { path: this.path });
@@ -261,8 +270,7 @@ export class Project implements Iterable<Experiment> {
 
   /** Like get(), but undefined when there is none. */
   find(slugOrShortSlug: string): Experiment | undefined {
-    const { bySlug, byShort } = this.#lookup();
-    return bySlug.get(slugOrShortSlug) ?? byShort.get(slugOrShortSlug);
+    return this.#lookup().get(slugOrShortSlug);
   }
 
   has(slugOrShortSlug: string): boolean {
@@ -447,7 +455,7 @@ export class Project implements Iterable<Experiment> {
         { path: this.path },
       );
     }
-    if (this.mode === "w+") for (const e of changed) if (e.dirty) e.record.last_updated_by = this.author;
+    if (this.mode === "w+") for (const e of changed) if (e.dirty && !e.testsOnly) e.record.last_updated_by = this.author;
     // Artifact files go out several at a time, so local fsyncs and S3 round trips overlap instead of queueing.
     await forEachLimit(changed, ARTIFACT_WRITE_CONCURRENCY, (e) => e.saveArtifacts(e.owner === this));
     await this.#commitIndex();
@@ -463,6 +471,7 @@ export class Project implements Iterable<Experiment> {
       catchUp: () => this.#catchUp(),
       version: () => this.#version,
       serialize: () => {
+        this.#keepAscending();
         // The file is ASCII (non-ASCII is escaped), so length is its size in bytes.
         const text = this.serialize();
         if (text.length > this.#maxIndexBytes)
@@ -470,6 +479,13 @@ export class Project implements Iterable<Experiment> {
         return text;
       },
     });
+  }
+
+  /** The file is ascending by created_at (as lazyscribe holds it): one logged with an earlier clock moves back. */
+  #keepAscending(): void {
+    if (isAscending(this.#experiments)) return;
+    this.#experiments = sortByCreated(this.#experiments);
+    this.#index = undefined;
   }
 
   /** Merge in whatever other writers committed since we last read the index. */
