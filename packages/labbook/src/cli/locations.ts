@@ -28,7 +28,7 @@ export async function repositoryAt(location: string, mode: "r" | "w+"): Promise<
   const pending = commandRegistry();
   if (pending) {
     const reg = await pending;
-    if (reg.hasRepository(location)) return reg.repository(location);
+    if (reg.hasRepository(location)) return reg.repository(location, { mode });
   }
   const { openRepository } = await import("../repository.js");
   return openRepository(location, { mode });
