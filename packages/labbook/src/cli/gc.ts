@@ -1,7 +1,7 @@
 import { findUnreferencedFiles } from "../gc.js";
 import { renderGrid } from "../table.js";
 import { readProject } from "./locations.js";
-import { formatBytes, print, printJson, stdoutStyle, UsageError } from "./output.js";
+import { formatBytes, print, printJson, tableOptions, UsageError } from "./output.js";
 
 export async function gc(location: string, options: { delete?: boolean; minAge?: string; json?: boolean }): Promise<void> {
   const minAge = options.minAge === undefined ? 3600 : Number(options.minAge);
@@ -31,7 +31,7 @@ export async function gc(location: string, options: { delete?: boolean; minAge?:
       renderGrid(
         ["file", "size", "modified"],
         result.files.map((f) => [f.path, formatBytes(f.size), f.last_modified ?? ""]),
-        { style: stdoutStyle() },
+        tableOptions(),
       ),
     );
   const verb = options.delete ? "Deleted" : "Found";
