@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 // One vitest project per workspace package that has a test/ folder. Tests import packages through
@@ -16,6 +17,8 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
+    // Says the AWS SDK's Node-version warning once, instead of once per test process.
+    globalSetup: [fileURLToPath(new URL("./tooling/testing/src/global-setup.ts", import.meta.url))],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     projects: roots.map((root) => ({

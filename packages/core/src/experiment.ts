@@ -45,6 +45,8 @@ export class Experiment {
   artifactSet: ArtifactCollection;
   /** @internal */
   dirty: boolean;
+  /** @internal Changed only through its existing tests since it was last clean (its last_updated_by stays on save). */
+  testsOnly = false;
   /** @internal True once this experiment is known to be in the stored index (loaded or saved). */
   committed: boolean;
   #frozen: boolean;
@@ -90,7 +92,7 @@ export class Experiment {
     return {
       context: this.#context,
       folder: () => this.folder,
-      touch: (what) => this.touch(what),
+      touch: (what) => this.#touchTest(what),
       label: `experiment "${this.slug}"`,
       now: () => this.#context.clock(),
     };
@@ -186,15 +188,27 @@ export class Experiment {
     return this.#context.storage.describe(this.folder);
   }
 
-  /** @internal */
-  touch(what: string): void {
+  #assertEditable(what: string): void {
     if (this.#frozen) {
       throw new LabbookError(
         "READ_ONLY",
         `Cannot ${what}: experiment "${this.slug}" is read-only (projects opened in mode "a" freeze loaded experiments, mode "r" freezes everything; open in "w+" to edit).`,
       );
     }
+  }
+
+  /** @internal */
+  touch(what: string): void {
+    this.#assertEditable(what);
     this.record.last_updated = formatDate(this.#context.clock());
+    this.dirty = true;
+    this.testsOnly = false;
+  }
+
+  /** A change to one of its tests: saved, but, as in lazyscribe, last_updated and last_updated_by stay. */
+  #touchTest(what: string): void {
+    this.#assertEditable(what);
+    if (!this.dirty) this.testsOnly = true;
     this.dirty = true;
   }
 
@@ -310,6 +324,7 @@ export class Experiment {
   /** @internal */
   markClean(): void {
     this.dirty = false;
+    this.testsOnly = false;
     this.committed = true;
     this.artifactSet.markClean();
     for (const t of this.#tests) t.artifactSet.markClean();

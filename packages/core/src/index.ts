@@ -18,7 +18,8 @@ export { jsonHandler } from "./artifacts/json.js";
 export { textHandler } from "./artifacts/text.js";
 export { yamlHandler } from "./artifacts/yaml.js";
 export { type CommitIndexOptions, commitIndex } from "./commit.js";
-export { formatCompact, formatDate, parseDate, toDate, utcNow } from "./dates.js";
+export { canonicalDate, formatCompact, formatDate, parseDate, toDate, utcNow } from "./dates.js";
+export { type DefaultsContext, fillArtifactDefaults, fillExperimentDefaults } from "./defaults.js";
 export {
   type DependencyReference,
   type DependencyResolver,
@@ -54,6 +55,13 @@ export {
   releaseRecordSchema,
   releasesFileSchema,
   repositoryFileSchema,
+  type StoredArtifactEntry,
+  type StoredExperimentRecord,
+  storedArtifactEntrySchema,
+  storedExperimentRecordSchema,
+  storedProjectFileSchema,
+  storedRepositoryFileSchema,
+  storedTestRecordSchema,
   type TestRecord,
   testRecordSchema,
 } from "./schemas.js";

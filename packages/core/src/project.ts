@@ -4,14 +4,16 @@ import { type ArtifactOrigin, assertLoggableFname } from "./artifacts/collection
 import type { HandlerRegistry } from "./artifacts/handler.js";
 import { commitIndex } from "./commit.js";
 import { utcNow } from "./dates.js";
+import { fillExperimentDefaults } from "./defaults.js";
 import { type DependencyReference, type DependencyResolver, parseDependency, resolveRelativeKey } from "./dependency.js";
 import { isLabbookError, LabbookError } from "./errors.js";
 import { Experiment, type ExperimentContext } from "./experiment.js";
 import { decodeIndexText } from "./index-text.js";
 import { groupCopies, mergeAllRecords, mergeExperimentRecords, sortByCreated } from "./merge.js";
+import { isAscending, lazyscribeOrder } from "./order.js";
 import { forEachLimit } from "./parallel.js";
 import { arrayElementSpans, parsePyJson, stringifyPyJson } from "./pyjson.js";
-import { type ArtifactEntry, type ExperimentRecord, projectFileSchema } from "./schemas.js";
+import { type ArtifactEntry, type ExperimentRecord, storedProjectFileSchema } from "./schemas.js";
 import { assertSafeRelativePath, dirnameKey, type Storage } from "./storage.js";
 import { validateFile } from "./validate.js";
 
@@ -126,7 +128,7 @@ export class Project implements Iterable<Experiment> {
   #version: string | undefined;
   #maxRetries: number;
   #maxIndexBytes: number;
-  #index: { bySlug: Map<string, Experiment>; byShort: Map<string, Experiment> } | undefined;
+  #index: Map<string, Experiment> | undefined;
   readonly #registry: DependencyResolver | undefined;
   // Upstream projects in this project's own storage (when no registry is given), opened once each.
   readonly #upstreams = new Map<string, Promise<Project | undefined>>();
@@ -206,11 +208,19 @@ export class Project implements Iterable<Experiment> {
     }
     this.#assertIndexSize(stored.data.byteLength);
     const text = decodeIndexText(stored.data, this.path);
-    const records = validateFile(projectFileSchema, parsePyJson(text, this.path), this.path);
-    // Only a project that can save needs the texts.
-    const found = this.mode === "r" ? undefined : recordTexts(text, records);
-    if (found?.layout) for (const [i, t] of found.texts.entries()) storedText.set(records[i] as ExperimentRecord, t);
-    return { records, version: stored.version, texts: found?.texts };
+    const parsed = validateFile(storedProjectFileSchema, parsePyJson(text, this.path), this.path);
+    const filled = parsed.map((r) => fillExperimentDefaults(r, { handlers: this.handlers, author: defaultAuthor(), path: this.path }));
+    const inFile = parsed as ExperimentRecord[];
+    // Only a project that can save needs the texts; one lazyscribe would complete is written complete.
+    const found = this.mode === "r" ? undefined : recordTexts(text, inFile);
+    if (found?.layout) for (const [i, t] of found.texts.entries()) if (!filled[i]) storedText.set(inFile[i] as ExperimentRecord, t);
+    const records = lazyscribeOrder(inFile);
+    let texts = found?.texts;
+    if (texts && records !== inFile) {
+      const byRecord = new Map(inFile.map((r, i) => [r, texts?.[i] as string]));
+      texts = records.map((r) => byRecord.get(r) as string);
+    }
+    return { records, version: stored.version, texts };
   }
 
   async #load(): Promise<void> {
@@ -258,21 +268,23 @@ export class Project implements Iterable<Experiment> {
     this.#index = undefined;
   }
 
-  #lookup() {
+  #lookup(): Map<string, Experiment> {
     if (!this.#index) {
-      const bySlug = new Map<string, Experiment>();
-      const byShort = new Map<string, Experiment>();
+      // lazyscribe's look-up scans from the end for a slug or short slug equal to the key: the last match wins.
+      const index = new Map<string, Experiment>();
       for (const e of this.#experiments) {
-        bySlug.set(e.slug, e);
-        const prev = byShort.get(e.shortSlug);
-        if (!prev || prev.record.created_at <= e.record.created_at) byShort.set(e.shortSlug, e);
+        index.set(e.shortSlug, e);
+        index.set(e.slug, e);
       }
-      this.#index = { bySlug, byShort };
+      this.#index = index;
     }
     return this.#index;
   }
 
-  /** An experiment by slug, or by short slug (the latest by created_at wins). NOT_FOUND otherwise. */
+  /**
+   * An experiment by slug or short slug; NOT_FOUND otherwise. As in lazyscribe, when several match
+   * (a name logged more than once, or a slug stored twice) the last one in the project's order wins.
+   */
   get(slugOrShortSlug: string): Experiment {
     const found = this.find(slugOrShortSlug);
     if (!found) throw new LabbookError("NOT_FOUND", `No experiment "${slugOrShortSlug}" in ${this.path}.`, { path: this.path });
@@ -281,8 +293,7 @@ export class Project implements Iterable<Experiment> {
 
   /** Like get(), but undefined when there is none. */
   find(slugOrShortSlug: string): Experiment | undefined {
-    const { bySlug, byShort } = this.#lookup();
-    return bySlug.get(slugOrShortSlug) ?? byShort.get(slugOrShortSlug);
+    return this.#lookup().get(slugOrShortSlug);
   }
 
   has(slugOrShortSlug: string): boolean {
@@ -478,7 +489,7 @@ export class Project implements Iterable<Experiment> {
         { path: this.path },
       );
     }
-    if (this.mode === "w+") for (const e of changed) if (e.dirty) e.record.last_updated_by = this.author;
+    if (this.mode === "w+") for (const e of changed) if (e.dirty && !e.testsOnly) e.record.last_updated_by = this.author;
     // Artifact files go out several at a time, so local fsyncs and S3 round trips overlap instead of queueing.
     await forEachLimit(changed, ARTIFACT_WRITE_CONCURRENCY, (e) => e.saveArtifacts(e.owner === this));
     this.#lost = [];
@@ -504,6 +515,7 @@ export class Project implements Iterable<Experiment> {
       catchUp: () => this.#catchUp(),
       version: () => this.#version,
       serialize: () => {
+        this.#keepAscending();
         parts = this.#parts();
         // The check that the text parses, kept cheap: every part was scanned as one whole JSON value
         // when it was cut from a file or written, the frame around them is fixed, so what is left is
@@ -521,6 +533,13 @@ export class Project implements Iterable<Experiment> {
       },
     });
     for (const [i, e] of this.#experiments.entries()) if (parts[i] !== undefined) seenText.set(e, parts[i]);
+  }
+
+  /** The file is ascending by created_at (as lazyscribe holds it): one logged with an earlier clock moves back. */
+  #keepAscending(): void {
+    if (isAscending(this.#experiments)) return;
+    this.#experiments = sortByCreated(this.#experiments);
+    this.#index = undefined;
   }
 
   /** Merge in whatever other writers committed since we last read the index. */

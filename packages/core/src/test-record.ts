@@ -10,7 +10,7 @@ export interface TestHost {
   readonly context: ArtifactContext;
   /** The experiment's folder key. */
   folder(): string;
-  /** Throws READ_ONLY when the experiment is frozen; marks it changed otherwise. */
+  /** Throws READ_ONLY when the experiment is frozen; marks it changed otherwise (its last_updated stays, as in lazyscribe). */
   touch(what: string): void;
   readonly label: string;
   /** The experiment's clock. */

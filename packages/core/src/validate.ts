@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { LabbookError } from "./errors.js";
-import { projectFileSchema, repositoryFileSchema } from "./schemas.js";
+import { storedProjectFileSchema, storedRepositoryFileSchema } from "./schemas.js";
 
 type Check = (data: unknown) => boolean;
 
@@ -22,6 +22,8 @@ function everyItem(a: unknown, check: (v: unknown) => boolean): boolean {
   return true;
 }
 
+/** A field lazyscribe defaults when it is missing (an explicit null is not missing). */
+const optional = (v: unknown, check: (v: unknown) => boolean): boolean => v === undefined || check(v);
 const isMetric = (v: unknown): boolean => typeof v === "number" && Number.isFinite(v);
 const isAny = (): boolean => true;
 
@@ -29,11 +31,11 @@ function isArtifactEntry(e: unknown): boolean {
   return (
     isObject(e) &&
     isString(e.created_at) &&
-    (e.expiry === null || isString(e.expiry)) &&
-    isString(e.fname) &&
+    (e.expiry === undefined || e.expiry === null || isString(e.expiry)) &&
+    (e.fname === undefined || isString(e.fname)) &&
     isString(e.handler) &&
     isString(e.name) &&
-    isNonNegativeInt(e.version) &&
+    (e.version === undefined || isNonNegativeInt(e.version)) &&
     (e.size === undefined || isNonNegativeInt(e.size)) &&
     (e.sha256 === undefined || (isString(e.sha256) && SHA256.test(e.sha256)))
   );
@@ -42,30 +44,30 @@ function isArtifactEntry(e: unknown): boolean {
 function isTestRecord(t: unknown): boolean {
   return (
     isObject(t) &&
-    everyItem(t.artifacts, isArtifactEntry) &&
-    (t.description === null || isString(t.description)) &&
-    everyValue(t.metrics, isMetric) &&
+    optional(t.artifacts, (v) => everyItem(v, isArtifactEntry)) &&
+    (t.description === undefined || t.description === null || isString(t.description)) &&
+    optional(t.metrics, (v) => everyValue(v, isMetric)) &&
     isString(t.name) &&
-    everyValue(t.parameters, isAny)
+    optional(t.parameters, (v) => everyValue(v, isAny))
   );
 }
 
 function isExperimentRecord(x: unknown): boolean {
   return (
     isObject(x) &&
-    everyItem(x.artifacts, isArtifactEntry) &&
-    isString(x.author) &&
+    optional(x.artifacts, (v) => everyItem(v, isArtifactEntry)) &&
+    optional(x.author, isString) &&
     isString(x.created_at) &&
-    everyItem(x.dependencies, isString) &&
+    optional(x.dependencies, (v) => everyItem(v, isString)) &&
     isString(x.last_updated) &&
-    isString(x.last_updated_by) &&
-    everyValue(x.metrics, isMetric) &&
+    optional(x.last_updated_by, isString) &&
+    optional(x.metrics, (v) => everyValue(v, isMetric)) &&
     isString(x.name) &&
-    everyValue(x.parameters, isAny) &&
-    isString(x.short_slug) &&
-    isString(x.slug) &&
-    everyItem(x.tags, isString) &&
-    everyItem(x.tests, isTestRecord)
+    optional(x.parameters, (v) => everyValue(v, isAny)) &&
+    optional(x.short_slug, isString) &&
+    optional(x.slug, isString) &&
+    optional(x.tags, (v) => everyItem(v, isString)) &&
+    optional(x.tests, (v) => everyItem(v, isTestRecord))
   );
 }
 
@@ -76,8 +78,8 @@ function isExperimentRecord(x: unknown): boolean {
  * of truth (test/validate-fast.test.ts holds the two together).
  */
 const fastChecks = new Map<z.ZodType<unknown>, Check>([
-  [projectFileSchema, (d) => everyItem(d, isExperimentRecord)],
-  [repositoryFileSchema, (d) => everyItem(d, isArtifactEntry)],
+  [storedProjectFileSchema, (d) => everyItem(d, isExperimentRecord)],
+  [storedRepositoryFileSchema, (d) => everyItem(d, isArtifactEntry)],
 ]);
 
 /** @internal The fast check registered for `schema`, if any (for tests). */

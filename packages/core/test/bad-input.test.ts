@@ -60,11 +60,13 @@ describe("bad project.json: a clear INVALID_FORMAT, the file left untouched", ()
     ["an object instead of a list", JSON.stringify({ experiments: [] }), /\(top level\)/],
     ["a metric that is a string", JSON.stringify([record({ metrics: { auc: "0.9" } })]), /\[0\]\.metrics\.auc/],
     ["tags that are not a list", JSON.stringify([record({ tags: "a,b" })]), /\[0\]\.tags/],
-    ["a missing slug", JSON.stringify([record({ slug: undefined })]), /\[0\]\.slug/],
+    // lazyscribe defaults most fields; these it needs (its loader fails without them).
+    ["a missing name", JSON.stringify([record({ name: undefined })]), /\[0\]\.name/],
+    ["a missing created_at", JSON.stringify([record({ created_at: undefined })]), /\[0\]\.created_at/],
     [
-      "an artifact without a version",
-      JSON.stringify([record({ artifacts: [{ created_at: "x", expiry: null, fname: "a.json", handler: "json", name: "a" }] })]),
-      /\[0\]\.artifacts\[0\]\.version/,
+      "an artifact without a handler",
+      JSON.stringify([record({ artifacts: [{ created_at: "x", expiry: null, fname: "a.json", name: "a", version: 0 }] })]),
+      /\[0\]\.artifacts\[0\]\.handler/,
     ],
     ["a second experiment that is null", JSON.stringify([record(), null]), /\[1\]/],
   ];
@@ -136,7 +138,7 @@ describe("what the file holds beyond labbook's own fields", () => {
     expect(stored.filter((r) => r.slug === "base-20240501100000").map((r) => r.metrics.auc)).toEqual([1, 2]);
   });
 
-  it("dates in other formats are kept as written; reading one as a Date is a typed error", async () => {
+  it("dates Python reads are respelled as lazyscribe writes them; others are kept as written, and reading one as a Date is a typed error", async () => {
     const odd = [
       record({ created_at: "2024-05-01 10:00:00", last_updated: "2024-05-01T10:00:00+00:00", slug: "a", name: "a" }),
       record({ created_at: "2024-05-01T10:00:00.123456", last_updated: "2024-05-01T10:00:00.123456", slug: "b", name: "b" }),
@@ -144,14 +146,19 @@ describe("what the file holds beyond labbook's own fields", () => {
     ];
     const storage = await storageWith(JSON.stringify(odd));
     const project = await Project.open("project.json", { storage, clock, author: "bo" });
-    expect(project.get("b").createdAt.toISOString()).toBe("2024-05-01T10:00:00.123Z");
-    expect(() => project.get("a").createdAt).toThrow(expect.objectContaining({ name: "LabbookError" }));
+    // lazyscribe writes isoformat(timespec="seconds"): fractions go, a space becomes "T", an offset stays.
+    expect(project.get("b").createdAt.toISOString()).toBe("2024-05-01T10:00:00.000Z");
+    expect(project.get("a").createdAt.toISOString()).toBe("2024-05-01T10:00:00.000Z");
+    expect(project.get("a").lastUpdated.toISOString()).toBe("2024-05-01T10:00:00.000Z");
+    expect(() => project.get("c").createdAt).toThrow(expect.objectContaining({ name: "LabbookError" }));
     expect(() => project.get("c").lastUpdated).toThrow(/yesterday/);
     await project.log("new", () => {});
     await project.save();
     const stored = parsePyJson(await text(storage)) as Array<{ slug: string; created_at: string; last_updated: string }>;
     const bySlug = new Map(stored.map((r) => [r.slug, r]));
-    expect(bySlug.get("a")?.created_at).toBe("2024-05-01 10:00:00");
+    expect(bySlug.get("a")?.created_at).toBe("2024-05-01T10:00:00");
+    expect(bySlug.get("b")?.created_at).toBe("2024-05-01T10:00:00");
+    expect(bySlug.get("c")?.created_at).toBe("01/05/2024");
     expect(bySlug.get("a")?.last_updated).toBe("2024-05-01T10:00:00+00:00");
     expect(bySlug.get("c")?.last_updated).toBe("yesterday");
     expect(stored).toHaveLength(4);

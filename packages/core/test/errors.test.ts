@@ -34,12 +34,12 @@ describe("INVALID_FORMAT names the file and the field and leaves the file untouc
     ["truncated", valid.slice(0, valid.length - 20), /line \d+, column \d+/],
     ["not JSON", "{{{", /line 1, column 2/],
     ["a metric that is a string", stringifyPyJson([record({ metrics: { auc: "high" } })]), /\[0\]\.metrics\.auc/],
-    ["a missing field", stringifyPyJson([{ ...record(), slug: undefined }]).replace(', "slug": null', ""), /\[0\]\.slug/],
+    ["a missing field", stringifyPyJson([{ ...record(), name: undefined }]).replace(', "name": null', ""), /\[0\]\.name/],
     ["an object instead of a list", stringifyPyJson(record()), /top level/],
     [
-      "an artifact without fname",
-      stringifyPyJson([record({ artifacts: [{ created_at: "x", expiry: null, handler: "json", name: "a", version: 0 }] })]),
-      /\[0\]\.artifacts\[0\]\.fname/,
+      "an artifact without name",
+      stringifyPyJson([record({ artifacts: [{ created_at: "x", expiry: null, fname: "a.json", handler: "json", version: 0 }] })]),
+      /\[0\]\.artifacts\[0\]\.name/,
     ],
   ])("%s", async (_, text, where) => {
     for (const mode of ["r", "a", "w+"] as const) {
@@ -58,7 +58,7 @@ describe("INVALID_FORMAT names the file and the field and leaves the file untouc
 
 describe("other codes core throws", () => {
   it("INVALID_VERSION for a date that is not a naive UTC date", () => {
-    for (const bad of ["2024-13-01T00:00:00", "2024-02-30T00:00:00", "yesterday", "2024-01-01 00:00:00"]) {
+    for (const bad of ["2024-13-01T00:00:00", "2024-02-30T00:00:00", "yesterday", "0000-01-01T00:00:00", "2024-01-01T25:00:00", "2024-1-01"]) {
       expect(() => parseDate(bad)).toThrowError(expect.objectContaining({ code: "INVALID_VERSION" }));
     }
     expect(() => toDate(new Date(Number.NaN))).toThrowError(expect.objectContaining({ code: "INVALID_VERSION" }));

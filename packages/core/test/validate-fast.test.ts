@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { projectFileSchema, repositoryFileSchema } from "../src/schemas.js";
+import { storedProjectFileSchema as projectFileSchema, storedRepositoryFileSchema as repositoryFileSchema } from "../src/schemas.js";
 import { fastCheckFor, validateFile } from "../src/validate.js";
 
 // The fast structural checks must never accept what the zod schemas reject (and should accept the
@@ -54,6 +54,11 @@ for (const value of bad) {
 paths.push(["bad sha", (e) => ((e.artifacts[0] as Record<string, unknown>).sha256 = "A".repeat(64))]);
 paths.push(["expiry string", (e) => ((e.artifacts[0] as Record<string, unknown>).expiry = "2025-01-01T00:00:00")]);
 paths.push(["no size", (e) => delete (e.artifacts[0] as Partial<ReturnType<typeof entry>>).size]);
+// Fields lazyscribe defaults may be missing; the fields it needs may not.
+for (const key of Object.keys(experiment())) paths.push([`no ${key}`, (e) => delete (e as Record<string, unknown>)[key]]);
+for (const key of Object.keys(entry())) paths.push([`no artifact ${key}`, (e) => delete (e.artifacts[0] as Record<string, unknown>)[key]]);
+for (const key of ["artifacts", "description", "metrics", "name", "parameters"])
+  paths.push([`no test ${key}`, (e) => delete (e.tests[0] as Record<string, unknown>)[key]]);
 
 describe("fast structural checks agree with the zod schemas", () => {
   const project = fastCheckFor(projectFileSchema);

@@ -151,7 +151,7 @@ repo
   .argument("<repository>", "repository location")
   .argument("<name>", "artifact name")
   // Not --version: that is the program's own flag, recognised anywhere on the line.
-  .option("--at <version>", "a version number, or a date YYYY-MM-DDTHH:MM:SS")
+  .option("--at <version>", "a version number, or a date: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS (UTC)")
   .option("--asof", "with a date: the latest version created at or before it")
   .option("-o, --out <file>", "write to this file instead of stdout")
   .action(async (location: string, name: string, options) => {

@@ -34,7 +34,8 @@ for (const run of runs) {
         { id: 1, score: run.auc - 0.1 },
         { id: 2, score: run.auc - 0.3 },
       ],
-      { handler: "csv" },
+      // json, as every artifact here: Python lazyscribe (json and pickle handlers only) opens this project too.
+      { handler: "json" },
     );
     await exp.logTest("holdout 2024", { description: "customers who joined in 2024" }, (test) => {
       test.logMetric("auc", run.auc - 0.02);

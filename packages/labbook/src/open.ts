@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { isLabbookError, LabbookError, Project, type ProjectMode, type ProjectOptions, type Storage } from "@labbook/core";
 import { LocalStorage } from "@labbook/storage-local";
 import type { S3StorageOptions } from "@labbook/storage-s3";
+import { createRegistry } from "./registry.js";
 
 /** A location resolved to a storage and the key of the index file inside it. */
 export interface ResolvedLocation {
@@ -103,6 +104,8 @@ export async function resolveLocation(location: string, defaultFile: string, opt
  */
 export async function openProject(location: string, options: OpenProjectOptions = {}): Promise<Project> {
   const { storage, s3, ...rest } = options;
+  // Without a registry, an empty one still resolves dependencies by path (absolute, relative, file://, s3://), as lazyscribe does.
+  if (!("registry" in rest)) rest.registry = createRegistry(s3 ? { s3 } : {});
   if (storage) return Project.open(location, { ...rest, storage });
   const resolved = await resolveLocation(location, "project.json", { ...(s3 ? { s3 } : {}), mode: rest.mode ?? "a" });
   return Project.open(resolved.key, { ...rest, storage: resolved.storage });

@@ -8,11 +8,15 @@ export interface LabbookRegistryOptions extends Omit<RegistryOptions<Repository>
   s3?: S3LocationOptions;
 }
 
+/** The registry's `s3` settings with the entry's own storage options on top, for s3:// locations. */
+function s3For(location: string, s3: S3LocationOptions | undefined, storageOptions: Record<string, unknown>): { s3?: S3LocationOptions } {
+  return /^s3:\/\//i.test(location) ? { s3: { ...s3, ...(storageOptions as S3LocationOptions) } } : {};
+}
+
 function openers(s3: S3LocationOptions | undefined): { openProject: ProjectOpener; openRepository: RepositoryOpener<Repository> } {
   return {
-    openProject: (location, { mode, registry, storageOptions }) =>
-      openProject(location, { mode, registry, ...(/^s3:\/\//i.test(location) ? { s3: { ...s3, ...(storageOptions as S3LocationOptions) } } : {}) }),
-    openRepository: (location) => openRepository(location),
+    openProject: (location, { mode, registry, storageOptions }) => openProject(location, { mode, registry, ...s3For(location, s3, storageOptions) }),
+    openRepository: (location, { mode, storageOptions }) => openRepository(location, { mode, ...s3For(location, s3, storageOptions) }),
   };
 }
 

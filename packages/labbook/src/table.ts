@@ -25,18 +25,62 @@ function width(text: string): number {
   return /^[\x20-\x7e]*$/.test(text) ? text.length : stringWidth(text);
 }
 
+export interface GridOptions {
+  style?: TableStyle | undefined;
+  /** The widest a line may be (a terminal's columns): the widest columns are cut, with "…", to fit. */
+  maxWidth?: number | undefined;
+  /** Called when cells were cut to fit `maxWidth`, so the caller can say how to see them whole. */
+  onTruncated?: (() => void) | undefined;
+}
+
+/** Columns are never cut narrower than this (or than their header). */
+const MIN_COLUMN = 6;
+
+/** The width of a whole line with these column widths. */
+function lineWidth(widths: readonly number[], style: TableStyle): number {
+  const cells = widths.reduce((a, b) => a + b, 0);
+  return style === "plain" ? cells + 2 * (widths.length - 1) : cells + 3 * widths.length + 1;
+}
+
+/** Narrow the widest columns, in place, until a line fits `max`; true when any column was narrowed. */
+function fitWidths(widths: number[], style: TableStyle, max: number): boolean {
+  let narrowed = false;
+  while (lineWidth(widths, style) > max) {
+    const widest = widths.indexOf(Math.max(...widths));
+    if ((widths[widest] as number) <= MIN_COLUMN) break;
+    widths[widest] = (widths[widest] as number) - 1;
+    narrowed = true;
+  }
+  return narrowed;
+}
+
+/** `text` cut to `max` display columns, ending in "…" when it was cut. */
+function truncate(text: string, max: number): string {
+  if (width(text) <= max) return text;
+  let out = "";
+  for (const ch of text) {
+    if (width(out + ch) > max - 1) break;
+    out += ch;
+  }
+  return `${out}…`;
+}
+
 /**
  * A table of already formatted cells: "plain" is columns separated by two spaces (pipes, files,
  * grep), "box" and "ascii" add lines around the header and the table. Drawn here rather than with
  * cli-table3, which took 1.5 s for 2000 rows; this takes a few milliseconds. Newlines and tabs in
  * cells are shown as \n and \t so every row stays one line.
  */
-export function renderGrid(head: readonly string[], rows: ReadonlyArray<readonly string[]>, options: { style?: TableStyle } = {}): string {
+export function renderGrid(head: readonly string[], rows: ReadonlyArray<readonly string[]>, options: GridOptions = {}): string {
   const style = options.style ?? "box";
   const clean = (cell: string) => cell.replace(/\r?\n/g, "\\n").replace(/\t/g, "\\t");
-  const all = [head, ...rows].map((row) => head.map((_, i) => clean(row[i] ?? "")));
+  let all = [head, ...rows].map((row) => head.map((_, i) => clean(row[i] ?? "")));
   const widths = head.map((_, i) => Math.max(...all.map((row) => width(row[i] as string))));
-  const pad = (cell: string, i: number) => cell + " ".repeat((widths[i] as number) - width(cell));
+  if (options.maxWidth !== undefined && fitWidths(widths, style, options.maxWidth)) {
+    all = all.map((row) => row.map((cell, i) => truncate(cell, widths[i] as number)));
+    options.onTruncated?.();
+  }
+  const pad = (cell: string, i: number) => cell + " ".repeat(Math.max(0, (widths[i] as number) - width(cell)));
   if (style === "plain") {
     return all.map((row) => row.map(pad).join("  ").trimEnd()).join("\n");
   }
@@ -66,6 +110,10 @@ export interface RenderTableOptions {
   /** Shorthand for `style: "ascii"`. */
   ascii?: boolean;
   style?: TableStyle;
+  /** The widest a line may be (a terminal's columns); wider cells are cut with "…". */
+  maxWidth?: number | undefined;
+  /** Called when cells were cut to fit `maxWidth`. */
+  onTruncated?: (() => void) | undefined;
 }
 
 /**
@@ -79,5 +127,5 @@ export function renderTable(project: Project, options: RenderTableOptions = {}):
   // Default columns are split at the first dot only, so names with spaces or dots still work.
   const paths = head.map((h) => (options.columns || !h.includes(".") ? parseField(h) : [h.slice(0, h.indexOf(".")), h.slice(h.indexOf(".") + 1)]));
   const rows = experiments.map((e) => paths.map((p) => formatCell(fieldValue(e.record, p))));
-  return renderGrid(head, rows, { style: options.style ?? (options.ascii ? "ascii" : "box") });
+  return renderGrid(head, rows, { style: options.style ?? (options.ascii ? "ascii" : "box"), maxWidth: options.maxWidth, onTruncated: options.onTruncated });
 }

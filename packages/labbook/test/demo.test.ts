@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { findPython, repoRoot, runPython } from "@labbook-internal/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureBuilt, packageDir } from "./cli-helpers.js";
 
@@ -36,5 +37,16 @@ describe("the demo (pnpm demo)", () => {
     ]);
     const releases = JSON.parse(await readFile(path.join(dir, "repository", "releases.json"), "utf8")) as unknown[];
     expect(releases).toHaveLength(2);
+  });
+
+  it.runIf(findPython())("leaves a project and a repository that Python lazyscribe opens, artifacts and all", async () => {
+    const out = await runPython(path.join(repoRoot, "tooling/python/open_with_lazyscribe.py"), [
+      path.join(dir, "project.json"),
+      path.join(dir, "repository", "repository.json"),
+    ]);
+    const opened = JSON.parse(out) as { experiments: Array<{ artifacts: Record<string, unknown> }>; repository: Record<string, number[]> };
+    expect(opened.experiments).toHaveLength(3);
+    for (const e of opened.experiments) expect(Object.keys(e.artifacts).sort()).toEqual(["features", "predictions"]);
+    expect(opened.repository).toEqual({ features: [0, 1] });
   });
 });

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { findPython, repoRoot, runPython } from "@labbook-internal/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureBuilt, packageDir } from "./cli-helpers.js";
 
@@ -34,5 +35,11 @@ describe("README example", () => {
     const project = JSON.parse(await readFile(path.join(dir, "runs", "project.json"), "utf8")) as Array<{ short_slug: string; tests: unknown[] }>;
     expect(project.map((e) => e.short_slug)).toEqual(["gradient-boosting"]);
     expect(project[0]?.tests).toHaveLength(1);
+  });
+
+  it.runIf(findPython())("leaves files Python lazyscribe opens, artifacts and all", async () => {
+    const out = await runPython(path.join(repoRoot, "tooling/python/open_with_lazyscribe.py"), [path.join(dir, "runs", "project.json")]);
+    const opened = JSON.parse(out) as { experiments: Array<{ slug: string; artifacts: Record<string, unknown> }> };
+    expect(opened.experiments.map((e) => e.artifacts)).toEqual([{ features: ["age", "income"] }]);
   });
 });

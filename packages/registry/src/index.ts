@@ -7,7 +7,15 @@ export {
   type GraphNode,
   type MissingDependency,
 } from "./graph.js";
-export { type AddOptions, type OpenLocationOptions, type ProjectOpener, Registry, type RegistryOptions, type RepositoryOpener } from "./registry.js";
+export {
+  type AddOptions,
+  type OpenLocationOptions,
+  type ProjectOpener,
+  Registry,
+  type RegistryOptions,
+  type RepositoryOpener,
+  type RepositoryOpenMode,
+} from "./registry.js";
 export {
   isCredentialOption,
   parseRegistryFile,

@@ -30,7 +30,10 @@ export interface OpenLocationOptions {
 export type ProjectOpener = (location: string, options: OpenLocationOptions) => Promise<Project>;
 
 /** Opens a repository from a location; supplied by the umbrella, like `ProjectOpener`. */
-export type RepositoryOpener<R> = (location: string, options: { storageOptions: StorageOptions }) => Promise<R>;
+export type RepositoryOpener<R> = (location: string, options: { storageOptions: StorageOptions; mode: RepositoryOpenMode }) => Promise<R>;
+
+/** How a registered repository is opened: "r" reads only (never writes, not even a probe); "w+" (the default) can log and promote. */
+export type RepositoryOpenMode = "r" | "w+";
 
 export interface RegistryOptions<R = unknown> {
   /** Opens project locations (registered ones and path-style dependency references). */
@@ -58,6 +61,8 @@ interface Entry<T> {
   value?: Promise<T> | undefined;
   /** The value once known (given as an object, or opened). */
   opened?: T;
+  /** A repository location opened read-only (mode "r"), apart from the writable one. */
+  readOnly?: Promise<T> | undefined;
 }
 
 /** A registry file lists names and locations; anything bigger than this is not one. */
@@ -249,20 +254,25 @@ export class Registry<R = unknown> implements DependencyResolver {
   }
 
   /** The repository registered as `name`, opened on first call. NOT_FOUND for an unknown name. */
-  repository(name: string): Promise<R> {
+  repository(name: string, options: { mode?: RepositoryOpenMode | undefined } = {}): Promise<R> {
     const entry = this.#repositories.get(name);
     if (!entry) return Promise.reject(this.#unknown("repository", name, this.repositoryNames));
+    const mode = options.mode ?? "w+";
+    if (entry.location !== undefined && mode === "r") {
+      // A read-only open is its own (cached) repository: it must never write, so it cannot share a writer's.
+      const open = this.#openRepository;
+      if (!open) return Promise.reject(this.#noRepositoryOpener(name, entry.location));
+      const location = entry.location;
+      entry.readOnly ??= open(location, { storageOptions: entry.storageOptions, mode });
+      entry.readOnly.catch(() => {
+        entry.readOnly = undefined;
+      });
+      return entry.readOnly;
+    }
     if (!entry.value) {
       const open = this.#openRepository;
-      if (!open) {
-        return Promise.reject(
-          new LabbookError(
-            "UNSUPPORTED",
-            `Repository "${name}" is a location (${entry.location}): create the registry with { openRepository } (the labbook package supplies one).`,
-          ),
-        );
-      }
-      entry.value = open(entry.location as string, { storageOptions: entry.storageOptions }).then((r) => {
+      if (!open) return Promise.reject(this.#noRepositoryOpener(name, entry.location));
+      entry.value = open(entry.location as string, { storageOptions: entry.storageOptions, mode }).then((r) => {
         entry.opened = r;
         return r;
       });
@@ -271,6 +281,13 @@ export class Registry<R = unknown> implements DependencyResolver {
       });
     }
     return entry.value;
+  }
+
+  #noRepositoryOpener(name: string, location: string | undefined): LabbookError {
+    return new LabbookError(
+      "UNSUPPORTED",
+      `Repository "${name}" is a location (${location}): create the registry with { openRepository } (the labbook package supplies one).`,
+    );
   }
 
   #unknown(what: string, name: string, known: string[]): LabbookError {

@@ -8,6 +8,7 @@ import {
   defaultHandlers,
   dirnameKey,
   type Experiment,
+  fillArtifactDefaults,
   forEachLimit,
   formatDate,
   type HandlerRegistry,
@@ -20,8 +21,8 @@ import {
   type ReleaseRecord,
   readSlotBytes,
   readSlotStream,
-  repositoryFileSchema,
   type Storage,
+  storedRepositoryFileSchema,
   stringifyPyJson,
   toDate,
   utcNow,
@@ -615,8 +616,10 @@ export class Repository {
       if (isLabbookError(error, "NOT_FOUND")) return undefined;
       throw error;
     }
-    const entries = validateFile(repositoryFileSchema, parsePyJson(decoder.decode(stored.data), this.path), this.path);
-    return { slots: entries.map((e, i) => slotFromEntry(e, this.path, i)), version: stored.version };
+    const entries = validateFile(storedRepositoryFileSchema, parsePyJson(decoder.decode(stored.data), this.path), this.path);
+    // Fields lazyscribe defaults (expiry, version, fname) are filled in as it does.
+    for (const e of entries) fillArtifactDefaults(e, { handlers: this.handlers, author: "", path: this.path });
+    return { slots: (entries as ArtifactEntry[]).map((e, i) => slotFromEntry(e, this.path, i)), version: stored.version };
   }
 
   async #commitIndex(): Promise<void> {

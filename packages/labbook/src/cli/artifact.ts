@@ -5,6 +5,7 @@ import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { joinKey, LabbookError, readSlotStream, slugify } from "@labbook/core";
 import { readProject } from "./locations.js";
+import { experimentIn } from "./suggest.js";
 
 /** Artifacts at least this big get a progress bar (on a terminal only). */
 const PROGRESS_THRESHOLD = 1024 * 1024;
@@ -18,7 +19,7 @@ async function* counting(source: AsyncIterable<Uint8Array>, onChunk: (bytes: num
 
 export async function artifactGet(location: string, slug: string, name: string, options: { out?: string; test?: string }): Promise<void> {
   const project = await readProject(location);
-  const experiment = project.get(slug);
+  const experiment = experimentIn(project, slug);
   let stream: AsyncIterable<Uint8Array>;
   let size: number | undefined;
   if (options.test === undefined) {
@@ -115,7 +116,13 @@ export async function deliver(stream: AsyncIterable<Uint8Array>, options: { size
     // Loaded only when a bar is drawn, to keep startup light.
     const { default: progress } = await import("cli-progress");
     const b = new progress.SingleBar(
-      { stream: process.stderr, format: `${name} [{bar}] {percentage}% {value}/{total} bytes`, hideCursor: true },
+      {
+        stream: process.stderr,
+        format: `${name} [{bar}] {percentage}% {value}/{total} MB`,
+        // Byte counts in megabytes (10^6 bytes), one decimal: 3.1/3.1 MB rather than 3145745/3145745.
+        formatValue: (value: number, _options: unknown, type: string) => (type === "value" || type === "total" ? (value / 1e6).toFixed(1) : String(value)),
+        hideCursor: true,
+      },
       progress.Presets.shades_classic,
     );
     b.start(size, 0);

@@ -1,7 +1,8 @@
 import type { Experiment } from "@labbook/core";
 import { formatCell, renderGrid } from "../table.js";
 import { readProject } from "./locations.js";
-import { print, printJson, stdoutStyle, UsageError } from "./output.js";
+import { print, printJson, tableOptions, UsageError } from "./output.js";
+import { experimentIn } from "./suggest.js";
 
 /** Canonical text of a value for "are these the same?" (key order does not matter). */
 function canonical(value: unknown): string {
@@ -35,7 +36,7 @@ export function comparison(experiments: Experiment[]) {
 export async function compare(location: string, slugs: string[], options: { json?: boolean; differences?: boolean }): Promise<void> {
   if (slugs.length < 2) throw new UsageError("compare needs at least two experiments, for example: labbook compare ./runs baseline deeper-trees");
   const project = await readProject(location);
-  const experiments = slugs.map((s) => project.get(s));
+  const experiments = slugs.map((s) => experimentIn(project, s));
   const result = comparison(experiments);
   if (options.differences) result.rows = result.rows.filter((r) => r.differs);
   if (options.json) {
@@ -48,7 +49,7 @@ export async function compare(location: string, slugs: string[], options: { json
   const grid = renderGrid(
     ["", "field", ...head],
     result.rows.map((r) => [r.differs ? "*" : "", r.field, ...r.values.map((v) => (v === null ? "-" : formatCell(v)))]),
-    { style: stdoutStyle() },
+    tableOptions(),
   );
   print(`${grid}\n* = differs (${result.rows.filter((r) => r.differs).length} of ${result.rows.length}); - = absent`);
 }

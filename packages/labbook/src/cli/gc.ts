@@ -2,7 +2,7 @@ import type { ObjectInfo } from "@labbook/core";
 import { scanForGc } from "../gc.js";
 import { renderGrid } from "../table.js";
 import { readProject } from "./locations.js";
-import { formatBytes, print, printJson, stdoutStyle, UsageError } from "./output.js";
+import { formatBytes, print, printJson, tableOptions, UsageError } from "./output.js";
 
 export async function gc(location: string, options: { delete?: boolean; minAge?: string; json?: boolean }): Promise<void> {
   const minAge = options.minAge === undefined ? 3600 : Number(options.minAge);
@@ -41,7 +41,7 @@ export async function gc(location: string, options: { delete?: boolean; minAge?:
       renderGrid(
         ["file", "size", "modified"],
         rows.map((f) => [f.path, formatBytes(f.size), f.last_modified ?? ""]),
-        { style: stdoutStyle() },
+        tableOptions(),
       ),
     );
   const verb = options.delete ? "Deleted" : "Found";

@@ -1,9 +1,9 @@
 import type { Experiment } from "@labbook/core";
 import { isLabbookError } from "@labbook/core";
-import { compileFilter, fieldValue, parseField } from "../filter-expression.js";
+import { compileFilter, FILTER_FIELDS, fieldValue, parseField } from "../filter-expression.js";
 import { renderTable } from "../table.js";
 import { readProject } from "./locations.js";
-import { positiveInt, print, printJson, stdoutStyle, UsageError } from "./output.js";
+import { positiveInt, print, printJson, tableOptions, UsageError } from "./output.js";
 
 export interface LsOptions {
   filter?: string;
@@ -18,9 +18,21 @@ function asUsage<T>(option: string, fn: () => T): T {
   try {
     return fn();
   } catch (error) {
-    if (isLabbookError(error, "INVALID_ARGUMENT")) throw new UsageError(`${option}: ${error.message}`);
+    // The expression parser says "Bad filter"; for --sort and --columns it is a field that is bad.
+    if (isLabbookError(error, "INVALID_ARGUMENT"))
+      throw new UsageError(`${option}: ${option === "--filter" ? error.message : error.message.replace(/^Bad filter\b/, "Bad field")}`);
     throw error;
   }
+}
+
+/** A field named in --sort or --columns; a bare metric or parameter name gets a message that says so. */
+function fieldArg(option: string, text: string): string[] {
+  if (/^[A-Za-z_][\w-]*$/.test(text) && !(FILTER_FIELDS as readonly string[]).includes(text)) {
+    throw new UsageError(
+      `${option}: "${text}" is not a field. Use metrics.${text} for a metric or parameters.${text} for a parameter (for example ${option} ${option === "--sort" ? "-" : ""}metrics.${text}), or one of ${FILTER_FIELDS.join(", ")}.`,
+    );
+  }
+  return asUsage(option, () => parseField(text));
 }
 
 function rank(value: unknown): number {
@@ -40,7 +52,7 @@ export function parseSort(spec: string): SortKey[] {
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
-    .map((s) => ({ descending: s.startsWith("-"), path: asUsage("--sort", () => parseField(s.replace(/^[-+]/, ""))) }));
+    .map((s) => ({ descending: s.startsWith("-"), path: fieldArg("--sort", s.replace(/^[-+]/, "")) }));
   if (keys.length === 0) throw new UsageError("--sort needs a field, for example --sort -metrics.auc");
   return keys;
 }
@@ -92,7 +104,7 @@ export async function ls(location: string, options: LsOptions): Promise<void> {
           .split(",")
           .map((c) => c.trim())
           .filter((c) => c.length > 0);
-  if (columns) for (const c of columns) asUsage("--columns", () => parseField(c));
+  if (columns) for (const c of columns) fieldArg("--columns", c);
   const limit = options.limit === undefined ? undefined : positiveInt(options.limit, "--limit");
   const sort = options.sort === undefined ? undefined : parseSort(options.sort);
   const project = await readProject(location);
@@ -107,5 +119,5 @@ export async function ls(location: string, options: LsOptions): Promise<void> {
     process.stderr.write(project.size === 0 ? `No experiments in ${project.path}.\n` : `No experiments match (of ${project.size}).\n`);
     return;
   }
-  print(renderTable(project, { experiments, ...(columns ? { columns } : {}), style: stdoutStyle() }));
+  print(renderTable(project, { experiments, ...(columns ? { columns } : {}), ...tableOptions() }));
 }

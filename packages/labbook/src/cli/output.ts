@@ -27,6 +27,29 @@ export function escapeControls(text: string): string {
   });
 }
 
+let cutNoted = false;
+
+/**
+ * How to draw a table on stdout: on a terminal, box lines and at most the terminal's width (cells
+ * cut with "…", and a note on stderr, once, saying how to see them whole); for pipes and files,
+ * plain columns, never cut.
+ */
+export function tableOptions(): { style: TableStyle; maxWidth?: number; onTruncated?: () => void } {
+  const columns = process.stdout.isTTY ? process.stdout.columns : undefined;
+  if (!columns) return { style: stdoutStyle() };
+  return {
+    style: stdoutStyle(),
+    maxWidth: columns,
+    onTruncated: () => {
+      if (cutNoted) return;
+      cutNoted = true;
+      process.stderr.write(
+        `Cells cut with … to fit the terminal's ${columns} columns: see them whole with --json or by piping the output to a file (or less -S), or pick columns with --columns (labbook ls).\n`,
+      );
+    },
+  };
+}
+
 /** Write a line (or lines) to stdout; on a terminal, control characters in the text are escaped. */
 export function print(text: string): void {
   const line = text.endsWith("\n") ? text : `${text}\n`;

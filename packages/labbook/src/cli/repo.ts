@@ -3,7 +3,8 @@ import type { Release, Repository, VersionRef } from "@labbook/repository";
 import { renderGrid } from "../table.js";
 import { deliver } from "./artifact.js";
 import { readProject, repositoryAt } from "./locations.js";
-import { formatBytes, print, printJson, stdoutStyle, UsageError } from "./output.js";
+import { formatBytes, print, printJson, tableOptions, UsageError } from "./output.js";
+import { experimentIn } from "./suggest.js";
 
 /** A version argument: a whole number is a version number, anything else a date (YYYY-MM-DDTHH:MM:SS). */
 export function versionArg(value: string): VersionRef {
@@ -60,7 +61,7 @@ export async function repoLs(location: string, options: { json?: boolean }): Pro
           ? [n.name, String(n.latest.version), n.latest.created_at, n.latest.handler, formatBytes(n.latest.size), String(n.versions)]
           : [n.name, "(all expired)", "", "", "", String(n.versions)],
       ),
-      { style: stdoutStyle() },
+      tableOptions(),
     ),
   );
 }
@@ -89,7 +90,7 @@ export async function repoHistory(location: string, name: string, options: { jso
         formatBytes(v.size),
         v.fname,
       ]),
-      { style: stdoutStyle() },
+      tableOptions(),
     ),
   );
 }
@@ -110,7 +111,7 @@ export async function repoGet(location: string, name: string, options: { at?: st
 /** `repo promote`: an experiment's artifact becomes the next version of the same name. */
 export async function repoPromote(location: string, project: string, slug: string, name: string, options: { json?: boolean }): Promise<void> {
   const source = await readProject(project);
-  const experiment = source.get(slug);
+  const experiment = experimentIn(source, slug);
   const repo = await repositoryAt(location, "w+");
   const entry = await repo.promote(experiment, name);
   if (options.json) printJson(await versionInfo(repo, entry, new Date()));
@@ -144,7 +145,7 @@ export async function repoRelease(location: string, tag: string | undefined, opt
     renderGrid(
       ["tag", "created_at", "artifacts"],
       releases.map((r) => [r.tag, r.created_at, r.artifacts.map((a) => `${a.name} v${a.version}`).join(", ")]),
-      { style: stdoutStyle() },
+      tableOptions(),
     ),
   );
 }

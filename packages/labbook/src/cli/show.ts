@@ -1,7 +1,8 @@
 import { type ArtifactEntry, type Experiment, joinKey, type Project, slugify } from "@labbook/core";
 import { formatCell, renderGrid } from "../table.js";
 import { readProject } from "./locations.js";
-import { formatBytes, print, printJson, stdoutStyle } from "./output.js";
+import { formatBytes, print, printJson, tableOptions } from "./output.js";
+import { experimentIn } from "./suggest.js";
 
 async function artifactInfo(project: Project, folder: string, entry: ArtifactEntry) {
   const key = joinKey(folder, entry.fname);
@@ -61,10 +62,11 @@ function keyValues(values: Record<string, unknown>, indent: string): string {
 
 function artifactTable(artifacts: ArtifactInfo[], indent: string): string {
   if (artifacts.length === 0) return `${indent}(none)`;
+  const table = tableOptions();
   const grid = renderGrid(
     ["name", "handler", "size", "version", "file"],
     artifacts.map((a) => [a.name, a.handler, formatBytes(a.size), String(a.version), a.fname]),
-    { style: stdoutStyle() },
+    { ...table, ...(table.maxWidth ? { maxWidth: table.maxWidth - indent.length } : {}) },
   );
   return grid
     .split("\n")
@@ -74,7 +76,7 @@ function artifactTable(artifacts: ArtifactInfo[], indent: string): string {
 
 export async function show(location: string, slug: string, options: { json?: boolean }): Promise<void> {
   const project = await readProject(location);
-  const details = await experimentDetails(project, project.get(slug));
+  const details = await experimentDetails(project, experimentIn(project, slug));
   if (options.json) {
     printJson(details);
     return;
