@@ -33,7 +33,16 @@ export { type AddDependencyOptions, Experiment, type ExperimentContext, type Log
 export { MemoryStorage } from "./memory-storage.js";
 export { mergeExperimentRecords } from "./merge.js";
 export { forEachLimit } from "./parallel.js";
-export { DEFAULT_MAX_INDEX_BYTES, type ExperimentRow, PROJECT_MODES, Project, type ProjectMode, type ProjectOptions } from "./project.js";
+export {
+  type AppendRecordOptions,
+  DEFAULT_MAX_INDEX_BYTES,
+  type ExperimentRow,
+  type LogDetachedOptions,
+  PROJECT_MODES,
+  Project,
+  type ProjectMode,
+  type ProjectOptions,
+} from "./project.js";
 export { cloneJson, type JsonValue, markFloat, parsePyJson, pyFloatRepr, type StringifyOptions, stringifyPyJson } from "./pyjson.js";
 export {
   type ArtifactEntry,

@@ -9,8 +9,8 @@ import { isLabbookError, LabbookError } from "./errors.js";
 import { Experiment, type ExperimentContext } from "./experiment.js";
 import { mergeAllRecords, mergeExperimentRecords, sortByCreated } from "./merge.js";
 import { forEachLimit } from "./parallel.js";
-import { parsePyJson, stringifyPyJson } from "./pyjson.js";
-import { type ArtifactEntry, type ExperimentRecord, projectFileSchema } from "./schemas.js";
+import { cloneJson, parsePyJson, stringifyPyJson } from "./pyjson.js";
+import { type ArtifactEntry, type ExperimentRecord, experimentRecordSchema, projectFileSchema } from "./schemas.js";
 import { dirnameKey, type Storage } from "./storage.js";
 import { validateFile } from "./validate.js";
 
@@ -45,6 +45,16 @@ export interface ProjectOptions {
    * Without one, only path references inside this project's storage resolve.
    */
   registry?: DependencyResolver;
+}
+
+export interface LogDetachedOptions {
+  /** The experiment's created_at (and so its slug's timestamp), e.g. when its job first started; default now. */
+  createdAt?: Date | undefined;
+}
+
+export interface AppendRecordOptions {
+  /** A tag that identifies the experiment: it is appended only if no experiment with this tag is in the project. */
+  once?: string | undefined;
 }
 
 /** One row per experiment for tables and exports: fixed columns plus `metrics.<name>` and `parameters.<name>`. */
@@ -121,6 +131,8 @@ export class Project implements Iterable<Experiment> {
   // Upstream projects in this project's own storage (when no registry is given), opened once each.
   readonly #upstreams = new Map<string, Promise<Project | undefined>>();
   readonly #context: ExperimentContext;
+  // Experiments appended with a once tag: dropped by a save that finds the tag already stored.
+  readonly #once = new WeakMap<Experiment, string>();
 
   private constructor(location: string, options: ProjectOptions) {
     const mode = options.mode ?? "a";
@@ -227,6 +239,42 @@ export class Project implements Iterable<Experiment> {
     this.#assertWritable("log an experiment");
     const experiment = new Experiment(Experiment.newRecord(name, this.author, this.#context.clock()), this.#context, { frozen: false, dirty: true });
     await fn(experiment);
+    this.append(experiment);
+    return experiment;
+  }
+
+  /**
+   * Log an experiment for another process to append with appendRecord(): its artifact files are
+   * written into this project's folder now (a taken file name gets a variant, nothing is
+   * overwritten), the index is not touched. Returns a copy of its record; nothing is written if
+   * `fn` throws.
+   */
+  async logDetached(name: string, fn: (experiment: Experiment) => void | Promise<void>, options: LogDetachedOptions = {}): Promise<ExperimentRecord> {
+    this.#assertWritable("log an experiment");
+    const created = options.createdAt ?? this.#context.clock();
+    const experiment = new Experiment(Experiment.newRecord(name, this.author, created), this.#context, { frozen: false, dirty: true });
+    await fn(experiment);
+    await experiment.saveArtifacts();
+    return cloneJson(experiment.record);
+  }
+
+  /**
+   * Add an experiment record made by logDetached() on this project's storage (its files are in
+   * place). With `once`, appending is idempotent across processes: nothing is added when an
+   * experiment with that tag is here already, and save() leaves it out when another writer
+   * committed one first. INVALID_FORMAT when `record` is not an experiment record.
+   */
+  appendRecord(record: unknown, options: AppendRecordOptions = {}): Experiment {
+    this.#assertWritable("append an experiment");
+    const valid = validateFile(experimentRecordSchema, record, `an experiment record appended to ${this.path}`);
+    const once = options.once;
+    if (once !== undefined) {
+      if (!valid.tags.includes(once)) throw new LabbookError("INVALID_ARGUMENT", `appendRecord: the record's tags must include its once tag "${once}".`);
+      const existing = this.#experiments.find((e) => e.tags.includes(once));
+      if (existing) return existing;
+    }
+    const experiment = new Experiment(cloneJson(valid), this.#context, { frozen: false, dirty: true });
+    if (once !== undefined) this.#once.set(experiment, once);
     this.append(experiment);
     return experiment;
   }
@@ -501,7 +549,14 @@ export class Project implements Iterable<Experiment> {
       placed.add(own);
       result.push(own);
     }
-    const added = this.#experiments.filter((e) => !placed.has(e));
+    let storedTags: Set<string> | undefined;
+    const storedOnce = (e: Experiment) => {
+      const once = this.#once.get(e);
+      if (once === undefined) return false;
+      storedTags ??= new Set(stored.records.flatMap((r) => r.tags));
+      return storedTags.has(once);
+    };
+    const added = this.#experiments.filter((e) => !placed.has(e) && !storedOnce(e));
     this.#experiments = added.length > 0 ? sortByCreated([...result, ...added]) : result;
     this.#version = stored.version;
     this.#index = undefined;
