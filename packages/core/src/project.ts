@@ -534,14 +534,23 @@ export class Project implements Iterable<Experiment> {
       return;
     }
     const frozen = this.mode === "a";
-    const mine = new Map(this.#experiments.map((e) => [e.slug, e] as const));
+    // Several experiments may share a slug (same name, same second): keep all of ours for each slug.
+    const mine = new Map<string, Experiment[]>();
+    for (const e of this.#experiments) {
+      const same = mine.get(e.slug);
+      if (same) same.push(e);
+      else mine.set(e.slug, [e]);
+    }
     const placed = new Set<Experiment>();
     const result: Experiment[] = [];
     for (const record of stored.records) {
-      const own = mine.get(record.slug);
-      // A new experiment of ours that shares a slug with someone else's (same name, same second) is a
-      // different experiment unless it is identical (then it is our own earlier, retried commit).
-      if (!own || placed.has(own) || (!own.committed && !sameRecord(own.record, record))) {
+      const candidates = (mine.get(record.slug) ?? []).filter((e) => !placed.has(e));
+      // A stored record is one of ours when it is identical to it (a retried commit of a new one),
+      // else the first stored one of ours with that slug (stored order keeps same-slug experiments
+      // in place); a new experiment of ours that merely shares a slug is a different experiment.
+      const only = candidates.length === 1 ? candidates[0] : undefined;
+      const own = only?.committed === true ? only : (candidates.find((e) => sameRecord(e.record, record)) ?? candidates.find((e) => e.committed));
+      if (!own) {
         result.push(new Experiment(record, this.#context, { frozen, dirty: false }));
         continue;
       }
