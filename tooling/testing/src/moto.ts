@@ -72,13 +72,23 @@ export async function startMoto(
     buckets?: string[];
     timeoutMs?: number /** Extra environment, e.g. INITIAL_NO_AUTH_ACTION_COUNT=0 to enforce credentials. */;
     env?: Record<string, string>;
+    /**
+     * Handle one request at a time (tooling/python/moto_serial.py). moto checks a conditional write
+     * and then stores it in two steps on a thread per request, so racing writers can both win; tests
+     * of many concurrent writers need this to get S3's atomic answer.
+     */
+    serial?: boolean;
   } = {},
 ): Promise<MotoServer | undefined> {
   const bin = findMoto();
   if (!bin) return undefined;
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn(bin, ["-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } });
+  const [command, ...first] = options.serial ? [path.join(path.dirname(bin), "python"), path.join(repoRoot, "tooling", "python", "moto_serial.py")] : [bin];
+  const child = spawn(command as string, [...first, "-H", "127.0.0.1", "-p", String(port)], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...options.env },
+  });
   let log = "";
   const keep = (chunk: Buffer) => {
     // Only the tail matters for a failure message; moto logs every request.
