@@ -1,0 +1,16 @@
+export { addExperimentFlow, type ExperimentFlowOptions, FLOW_MARKER, type FlowChild, type FlowSummary } from "./flow.js";
+export { jobRunId, type LabbookJobResult, type LabbookProcessorOptions, labbookProcessor } from "./processor.js";
+export {
+  assertParameters,
+  type CollectOptions,
+  type CollectResult,
+  collect,
+  findRun,
+  isSerializedExperiment,
+  logRun,
+  parseSerializedExperiment,
+  type RunIdentity,
+  runTag,
+  type SerializedExperiment,
+  serializeExperiment,
+} from "./run.js";
