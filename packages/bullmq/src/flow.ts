@@ -2,7 +2,17 @@ import { type Experiment, isLabbookError, type JsonValue, LabbookError } from "@
 import type { FlowChildJob, FlowProducer, Job, JobNode, JobsOptions } from "bullmq";
 import { firstAttemptAt } from "./first-attempt.js";
 import type { LabbookProcessorOptions } from "./processor.js";
-import { assertParameters, collect, findRun, logRun, parseSerializedExperiment, runTag, type SerializedExperiment, serializeExperiment } from "./run.js";
+import {
+  assertParameters,
+  collect,
+  findRun,
+  logRun,
+  parseSerializedExperiment,
+  RUN_TAG,
+  runTag,
+  type SerializedExperiment,
+  serializeExperiment,
+} from "./run.js";
 
 /** The key of a flow parent's job data; the processor collects instead of running your function. */
 export const FLOW_MARKER = "labbook_flow";
@@ -48,7 +58,7 @@ export interface FlowSummary {
   /** Children that failed for good: job key → reason. */
   readonly failed: Readonly<Record<string, string>>;
   /** The best child by `best.metric`, when asked for and any child has it. */
-  readonly best: { slug: string; name: string; metric: string; value: number } | null;
+  readonly best: { run: string; slug: string; name: string; metric: string; value: number } | null;
 }
 
 export function isFlowParentData(data: unknown): data is FlowParentData {
@@ -90,7 +100,10 @@ function bestOf(experiments: readonly Experiment[], best: FlowParentData[typeof 
   for (const e of experiments) {
     const value = e.metrics[best.metric];
     if (typeof value !== "number" || Number.isNaN(value)) continue;
-    if (!found || (best.mode === "max" ? value > found.value : value < found.value)) found = { slug: e.slug, name: e.name, metric: best.metric, value };
+    if (found && (best.mode === "max" ? value <= found.value : value >= found.value)) continue;
+    // Slugs can repeat (same name, same second): the run id names the experiment for sure.
+    const run = e.tags.find((t) => t.startsWith(RUN_TAG))?.slice(RUN_TAG.length) ?? "";
+    found = { run, slug: e.slug, name: e.name, metric: best.metric, value };
   }
   return found;
 }

@@ -9,6 +9,7 @@ export {
   isSerializedExperiment,
   logRun,
   parseSerializedExperiment,
+  RUN_TAG,
   type RunIdentity,
   runTag,
   type SerializedExperiment,

@@ -26,9 +26,12 @@ export interface RunIdentity {
   readonly tags?: readonly string[] | undefined;
 }
 
+/** The prefix of the tag that carries a run's identity. */
+export const RUN_TAG = "labbook-run:";
+
 /** The tag that carries a run's identity; `appendRecord({ once })` keys on it. */
 export function runTag(id: string): string {
-  return `labbook-run:${id}`;
+  return `${RUN_TAG}${id}`;
 }
 
 /** An experiment serialised by a worker, to be appended by a collector (plain JSON, safe in any queue). */
