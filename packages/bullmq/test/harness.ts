@@ -16,6 +16,7 @@ export interface WorkerEvent {
   attempt?: number;
   slug?: string;
   message?: string;
+  reused?: boolean;
 }
 
 export interface WorkerProcess {
@@ -81,7 +82,8 @@ export class WorkerPool {
 export async function untilSettled(queue: Queue, total: number, timeoutMs = 240_000): Promise<{ completed: number; failed: number }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const counts = await queue.getJobCounts("completed", "failed");
+    // While Redis is away (the restart test) a count may fail: ask again.
+    const counts = await queue.getJobCounts("completed", "failed").catch(() => ({}) as Record<string, number>);
     const completed = counts.completed ?? 0;
     const failed = counts.failed ?? 0;
     if (completed + failed >= total) return { completed, failed };
