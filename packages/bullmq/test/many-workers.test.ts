@@ -39,7 +39,12 @@ async function runMany(target: Record<string, unknown>, storage: Storage, queueN
   const pool = new WorkerPool();
   try {
     for (let w = 0; w < WORKERS; w++) {
-      pool.spawn(`w${w}`, { REDIS_PORT: String(redis.port), QUEUE: queueName, LABBOOK_TARGET: JSON.stringify(target), CONCURRENCY: process.env.LABBOOK_BULLMQ_CONCURRENCY ?? "3" });
+      pool.spawn(`w${w}`, {
+        REDIS_PORT: String(redis.port),
+        QUEUE: queueName,
+        LABBOOK_TARGET: JSON.stringify(target),
+        CONCURRENCY: process.env.LABBOOK_BULLMQ_CONCURRENCY ?? "3",
+      });
     }
     const added = await queue.addBulk(jobs.map((data) => ({ name: "train", data, opts: { attempts: ATTEMPTS, backoff: { type: "fixed", delay: 50 } } })));
     const settled = await untilSettled(queue, JOBS);
