@@ -57,6 +57,44 @@ function mirrorProgress(job: Job, experiment: Experiment): () => void {
   };
 }
 
+/**
+ * Appends of jobs that finish while a save runs wait and go into the next save together: one
+ * writer per worker process instead of one per running job, so fewer commits race.
+ */
+class Committer {
+  readonly #waiting: Array<{ item: SerializedExperiment; resolve: (experiment: Experiment | undefined) => void; reject: (error: unknown) => void }> = [];
+  #busy = false;
+
+  constructor(readonly options: LabbookProcessorOptions) {}
+
+  append(item: SerializedExperiment): Promise<Experiment | undefined> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ item, resolve, reject });
+      if (!this.#busy) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#busy = true;
+    while (this.#waiting.length > 0) {
+      const batch = this.#waiting.splice(0);
+      try {
+        // A fresh copy of the project for every save: nothing of a failed save lingers into the next.
+        const project = await this.options.project();
+        await collect(
+          project,
+          batch.map((b) => b.item),
+          { saveAttempts: this.options.saveAttempts },
+        );
+        for (const b of batch) b.resolve(findRun(project, b.item.run));
+      } catch (error) {
+        for (const b of batch) b.reject(error);
+      }
+    }
+    this.#busy = false;
+  }
+}
+
 async function refuse(job: Job, error: LabbookError): Promise<never> {
   // Bad data stays bad: no retry. (discard() is BullMQ 5's way to say so for an error of our own class.)
   job.discard();
@@ -80,6 +118,17 @@ export function labbookProcessor<R = unknown>(
   fn: (experiment: Experiment, job: Job) => R | Promise<R>,
   options: LabbookProcessorOptions,
 ): (job: Job) => Promise<LabbookJobResult<R> | FlowSummary> {
+  const committer = new Committer(options);
+  // One copy of the project per processor writes the files of new experiments (it never saves, so
+  // its index may be old); appends go through the committer, which opens a fresh copy per save.
+  let opened: Promise<Project> | undefined;
+  const logger = () => {
+    opened ??= Promise.resolve(options.project()).catch((error: unknown) => {
+      opened = undefined;
+      throw error;
+    });
+    return opened;
+  };
   return async (job: Job) => {
     if (isFlowParentData(job.data)) return collectFlow(job, options);
     let parameters: Record<string, JsonValue>;
@@ -102,15 +151,16 @@ export function labbookProcessor<R = unknown>(
       firstAttemptAt: await firstAttemptAt(job),
       tags: [`bullmq-queue:${job.queueName}`, `bullmq-job:${job.id}`],
     };
-    const project = await options.project();
     const child = job.parent !== undefined;
-    const stored = findRun(project, run.id);
+    // Only a job started before can have been stored already (then lost touch with Redis before it
+    // completed); a first start skips reading the index.
+    const stored = job.attemptsStarted > 1 || job.attemptsMade > 0 ? findRun(await options.project(), run.id) : undefined;
     if (stored) {
       // An earlier attempt stored it and then lost touch with Redis before the job completed.
       return { run: run.id, slug: stored.slug, value: null, stored: true, ...(child ? { experiment: serializeExperiment(run.id, stored.record) } : {}) };
     }
     let value: R | undefined;
-    const serialized = await logRun(project, run, parameters, async (experiment) => {
+    const serialized = await logRun(await logger(), run, parameters, async (experiment) => {
       const restore = mirrorProgress(job, experiment);
       try {
         value = await fn(experiment, job);
@@ -120,7 +170,7 @@ export function labbookProcessor<R = unknown>(
     });
     const result = { run: run.id, value: value ?? null };
     if (child) return { ...result, slug: serialized.slug, stored: false, experiment: serialized };
-    const { experiments } = await collect(project, [serialized], { saveAttempts: options.saveAttempts });
-    return { ...result, slug: experiments[0]?.slug ?? serialized.slug, stored: true };
+    const appended = await committer.append(serialized);
+    return { ...result, slug: appended?.slug ?? serialized.slug, stored: true };
   };
 }

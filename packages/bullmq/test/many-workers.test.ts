@@ -46,13 +46,15 @@ async function runMany(target: Record<string, unknown>, storage: Storage, queueN
         CONCURRENCY: process.env.LABBOOK_BULLMQ_CONCURRENCY ?? "3",
       });
     }
+    const started = Date.now();
     const added = await queue.addBulk(jobs.map((data) => ({ name: "train", data, opts: { attempts: ATTEMPTS, backoff: { type: "fixed", delay: 50 } } })));
     const settled = await untilSettled(queue, JOBS);
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const ids = added.map((j) => String(j.id));
     const succeeded = new Set(ids.filter((_, i) => (jobs[i]?.failOn.length ?? 0) < ATTEMPTS));
     const { tally: figures, project } = await tally(storage, JOBS, succeeded);
     console.log(
-      `[bullmq] ${target.kind}: seed ${seed}, ${JOBS} jobs, ${WORKERS} workers, ${succeeded.size} succeeded, found ${figures.found}, lost ${figures.lost.length}, duplicated ${figures.duplicated.length}, failed jobs stored ${figures.unexpected.length}`,
+      `[bullmq] ${target.kind}: seed ${seed}, ${JOBS} jobs, ${WORKERS} workers, ${succeeded.size} succeeded, found ${figures.found}, lost ${figures.lost.length}, duplicated ${figures.duplicated.length}, failed jobs stored ${figures.unexpected.length}; settled in ${seconds} s`,
     );
     expect(settled).toEqual({ completed: succeeded.size, failed: JOBS - succeeded.size });
     expect(figures.lost).toEqual([]);
