@@ -1,12 +1,14 @@
 import {
   type Experiment,
   type ExperimentRecord,
+  experimentRecordSchema,
   isLabbookError,
   type JsonValue,
   LabbookError,
   type Project,
   parsePyJson,
   stringifyPyJson,
+  validateFile,
 } from "@labbook/core";
 
 /**
@@ -108,11 +110,11 @@ export function isSerializedExperiment(value: unknown): value is SerializedExper
 }
 
 /** The record inside a serialised experiment; INVALID_FORMAT naming `where` when it is not one. */
-export function parseSerializedExperiment(value: unknown, where: string): { run: string; record: unknown } {
+export function parseSerializedExperiment(value: unknown, where: string): { run: string; record: ExperimentRecord } {
   if (!isSerializedExperiment(value) || typeof value.run !== "string" || typeof value.record !== "string") {
     throw new LabbookError("INVALID_FORMAT", `${where} is not a serialised labbook experiment (from logRun); nothing was appended.`, { path: where });
   }
-  return { run: value.run, record: parsePyJson(value.record, where) };
+  return { run: value.run, record: validateFile(experimentRecordSchema, parsePyJson(value.record, where), where) };
 }
 
 /** What a collector did. */
