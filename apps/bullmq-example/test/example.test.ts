@@ -27,7 +27,7 @@ it("the example starts two workers, runs its jobs and its flow, and prints the p
     const { stdout } = await run("pnpm", ["--silent", "start"], {
       cwd: app,
       env: { ...process.env, PROJECT: project, REDIS_URL: redis.url, JOBS: "4" },
-      timeout: 120_000,
+      timeout: 540_000,
     });
     expect(stdout).toMatch(/flow "sweep": 3 children appended in one save; best loss/);
     const stored = await openProject(project, { mode: "r" });
@@ -36,4 +36,4 @@ it("the example starts two workers, runs its jobs and its flow, and prints the p
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-});
+}, 600_000);

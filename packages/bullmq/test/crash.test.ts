@@ -58,7 +58,7 @@ describe("workers and Redis that die mid-run", () => {
     expect(rescued?.author).toBe("rescuer");
     expect(pool.events.some((e) => e.worker === "rescuer" && e.event === "completed" && e.id === job.id)).toBe(true);
     for (const e of project) expect(await e.loadArtifact("result")).toMatchObject({ i: e.parameters.i });
-  });
+  }, 600_000);
 
   it("Redis killed mid-run and restarted from an older dump: no experiment reported done is lost or doubled", async () => {
     const { redis, storage, pool, queue, env } = await setup(true);
@@ -85,5 +85,5 @@ describe("workers and Redis that die mid-run", () => {
     expect(figures).toMatchObject({ found: JOBS, lost: [], duplicated: [], unexpected: [] });
     expect(project.size).toBe(JOBS);
     for (const e of project) expect(await e.loadArtifact("result")).toMatchObject({ i: e.parameters.i });
-  });
+  }, 600_000);
 });

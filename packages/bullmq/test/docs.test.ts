@@ -43,7 +43,7 @@ describe("docs/bullmq.md", () => {
       const { stdout } = await run(process.execPath, ["--import", tsxLoader, "--conditions=@labbook/source", "--no-warnings", "example.mts"], {
         cwd: dir,
         env: { ...process.env, REDIS_PORT: String(redis.port) },
-        timeout: 120_000,
+        timeout: 540_000,
       });
       expect(stdout.trim().split("\n")).toEqual(["1", "5"]);
       const project = await Project.open("project.json", { storage: new LocalStorage(path.join(dir, "runs")), mode: "r" });
@@ -51,5 +51,5 @@ describe("docs/bullmq.md", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  });
+  }, 600_000);
 });

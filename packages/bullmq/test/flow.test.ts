@@ -83,7 +83,7 @@ describe("a flow of experiments: children log, the parent appends them all and s
       best: { metric: "auc" },
       children: Array.from({ length: 50 }, (_, i) => ({ name: "train", data: { lr: (i + 1) / 1000 } })),
     });
-    const summary = (await node.job.waitUntilFinished(events, 180_000)) as FlowSummary;
+    const summary = (await node.job.waitUntilFinished(events, 540_000)) as FlowSummary;
 
     expect(indexWrites).toBe(1);
     const project = await Project.open("project.json", { storage, mode: "r" });
@@ -102,7 +102,7 @@ describe("a flow of experiments: children log, the parent appends them all and s
     expect(findRun(project, summary.best?.run ?? "")?.parameters.lr).toBe(0.025);
     await events.close();
     expect(q.name).toBe("flow-50");
-  });
+  }, 600_000);
 
   it("with failParentOnFailure the parent fails with the child and nothing is saved", async () => {
     const q = queue("flow-strict");
@@ -121,7 +121,7 @@ describe("a flow of experiments: children log, the parent appends them all and s
     await untilSettled(q, 4);
     expect(await q.getJobCounts("completed", "failed")).toEqual({ completed: 2, failed: 2 });
     expect(indexWrites).toBe(0);
-  });
+  }, 600_000);
 });
 
 describe("labbookProcessor on a real Redis", () => {
@@ -143,7 +143,7 @@ describe("labbookProcessor on a real Redis", () => {
     expect(failed.map((j) => j.attemptsMade)).toEqual([1, 1]);
     expect(failed[0]?.failedReason).toMatch(/plain object of parameters/);
     expect(indexWrites).toBe(0);
-  });
+  }, 600_000);
 
   it("a job's experiment has its parameters, tags, progress and return value; a job that fails adds nothing", async () => {
     const q = queue("plain");
@@ -167,5 +167,5 @@ describe("labbookProcessor on a real Redis", () => {
     expect(exp.metrics).toEqual({ "progress.epoch": 3, progress: 80, loss: 0.5 });
     expect(exp.tags).toEqual([`labbook-run:${result.run}`, "bullmq-queue:plain", `bullmq-job:${ok.id}`]);
     expect(indexWrites).toBe(1);
-  });
+  }, 600_000);
 });

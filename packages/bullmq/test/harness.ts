@@ -55,7 +55,7 @@ export class WorkerPool {
   }
 
   /** Resolve once `predicate` holds over the events (no fixed sleeps: the machine may be slow). */
-  async until(predicate: (events: readonly WorkerEvent[]) => boolean, what: string, timeoutMs = 240_000): Promise<void> {
+  async until(predicate: (events: readonly WorkerEvent[]) => boolean, what: string, timeoutMs = 540_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this.events)) {
       if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; worker stderr:\n${this.#stderr}`);
@@ -79,7 +79,7 @@ export class WorkerPool {
 }
 
 /** Wait until every one of `total` jobs has completed or failed for good. */
-export async function untilSettled(queue: Queue, total: number, timeoutMs = 240_000): Promise<{ completed: number; failed: number }> {
+export async function untilSettled(queue: Queue, total: number, timeoutMs = 540_000): Promise<{ completed: number; failed: number }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     // While Redis is away (the restart test) a count may fail: ask again.

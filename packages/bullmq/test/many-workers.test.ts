@@ -90,7 +90,7 @@ describe(`${JOBS} jobs across ${WORKERS} worker processes, with failures and ret
     } finally {
       await rm(root, { recursive: true, force: true });
     }
-  }, 300_000);
+  }, 600_000);
 
   it("on S3 (moto): every successful job exactly once, failed ones not at all", async () => {
     const moto = await startMoto({ buckets: ["lab"], serial: true });
@@ -101,5 +101,5 @@ describe(`${JOBS} jobs across ${WORKERS} worker processes, with failures and ret
     } finally {
       await moto.stop();
     }
-  }, 300_000);
+  }, 600_000);
 });
