@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { formatDate, type Storage } from "@labbook/core";
+import { forEachLimit, formatDate, type Storage } from "@labbook/core";
 import { LocalStorage } from "@labbook/storage-local";
 import { S3Storage } from "@labbook/storage-s3";
 import { motoStorageOptions, type RedisServer, startMoto, startRedis } from "@labbook-internal/testing";
@@ -65,7 +65,7 @@ async function runMany(target: Record<string, unknown>, storage: Storage, queueN
     // Every worker took part, and every stored experiment is whole: its artifact loads and says which job.
     expect(new Set(pool.events.filter((e) => e.event === "completed").map((e) => e.worker)).size).toBe(WORKERS);
     const client = await queue.client;
-    for (const e of project) {
+    await forEachLimit(project.experiments, 8, async (e) => {
       const id = (e.tags.find((t) => t.startsWith("bullmq-job:")) ?? "").slice("bullmq-job:".length);
       const data = jobs[ids.indexOf(id)];
       expect(e.parameters).toEqual({ i: data?.i, failOn: data?.failOn });
@@ -74,7 +74,7 @@ async function runMany(target: Record<string, unknown>, storage: Storage, queueN
       // The slug's timestamp is the first attempt's, even for a job that succeeded on its third.
       const first = Number(await client.hget(`bull:${queueName}:${id}`, "labbookFirstAttemptAt"));
       expect(e.record.created_at).toBe(formatDate(new Date(first)));
-    }
+    });
   } finally {
     await pool.stopAll();
     await queue.obliterate({ force: true });
