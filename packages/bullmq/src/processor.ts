@@ -1,5 +1,5 @@
 import type { Experiment, JsonValue, Project } from "@labbook/core";
-import { LabbookError } from "@labbook/core";
+import { isLabbookError, LabbookError } from "@labbook/core";
 import type { Job } from "bullmq";
 import { firstAttemptAt } from "./first-attempt.js";
 import { collectFlow, type FlowSummary, isFlowParentData } from "./flow.js";
@@ -136,7 +136,7 @@ export function labbookProcessor<R = unknown>(
       parameters = options.parameters ? options.parameters(job.data) : assertParameters(job.data, where(job));
       if (options.parameters) assertParameters(parameters, where(job));
     } catch (cause) {
-      if (cause instanceof LabbookError) return refuse(job, cause);
+      if (isLabbookError(cause)) return refuse(job, cause);
       return refuse(
         job,
         new LabbookError("INVALID_ARGUMENT", `${where(job)}: the job data are not valid parameters: ${(cause as Error).message}. Nothing was run.`, {
