@@ -43,7 +43,17 @@ export {
   metricHistoryFileSchema,
 } from "./metric-history.js";
 export { forEachLimit } from "./parallel.js";
-export { DEFAULT_MAX_INDEX_BYTES, type ExperimentRow, PROJECT_MODES, Project, type ProjectMode, type ProjectOptions, type SaveResult } from "./project.js";
+export {
+  type AppendRecordOptions,
+  DEFAULT_MAX_INDEX_BYTES,
+  type ExperimentRow,
+  type LogDetachedOptions,
+  PROJECT_MODES,
+  Project,
+  type ProjectMode,
+  type ProjectOptions,
+  type SaveResult,
+} from "./project.js";
 export { cloneJson, type JsonValue, MAX_JSON_DEPTH, markFloat, parsePyJson, pyFloatRepr, type StringifyOptions, stringifyPyJson } from "./pyjson.js";
 export {
   type ArtifactEntry,

@@ -12,8 +12,8 @@ import { decodeIndexText } from "./index-text.js";
 import { groupCopies, mergeAllRecords, mergeExperimentRecords, sortByCreated } from "./merge.js";
 import { isAscending, lazyscribeOrder } from "./order.js";
 import { forEachLimit } from "./parallel.js";
-import { arrayElementSpans, parsePyJson, stringifyPyJson } from "./pyjson.js";
-import { type ArtifactEntry, type ExperimentRecord, storedProjectFileSchema } from "./schemas.js";
+import { arrayElementSpans, cloneJson, parsePyJson, stringifyPyJson } from "./pyjson.js";
+import { type ArtifactEntry, type ExperimentRecord, experimentRecordSchema, storedProjectFileSchema } from "./schemas.js";
 import { assertSafeRelativePath, dirnameKey, type Storage } from "./storage.js";
 import { validateFile } from "./validate.js";
 
@@ -48,6 +48,16 @@ export interface ProjectOptions {
    * Without one, only path references inside this project's storage resolve.
    */
   registry?: DependencyResolver;
+}
+
+export interface LogDetachedOptions {
+  /** The experiment's created_at (and so its slug's timestamp), e.g. when its job first started; default now. */
+  createdAt?: Date | undefined;
+}
+
+export interface AppendRecordOptions {
+  /** A tag that identifies the experiment: it is appended only if no experiment with this tag is in the project. */
+  once?: string | undefined;
 }
 
 /** One row per experiment for tables and exports: fixed columns plus `metrics.<name>` and `parameters.<name>`. */
@@ -135,6 +145,8 @@ export class Project implements Iterable<Experiment> {
   readonly #context: ExperimentContext;
   // Slugs found gone from the index by the current save's catch-ups.
   #lost: string[] = [];
+  // Experiments appended with a once tag: dropped by a save that finds the tag already stored.
+  readonly #once = new WeakMap<Experiment, string>();
 
   private constructor(location: string, options: ProjectOptions) {
     const mode = options.mode ?? "a";
@@ -257,6 +269,42 @@ export class Project implements Iterable<Experiment> {
     this.#assertWritable("log an experiment");
     const experiment = new Experiment(Experiment.newRecord(name, this.author, this.#context.clock()), this.#context, { frozen: false, dirty: true });
     await fn(experiment);
+    this.append(experiment);
+    return experiment;
+  }
+
+  /**
+   * Log an experiment for another process to append with appendRecord(): its artifact files are
+   * written into this project's folder now (a taken file name gets a variant, nothing is
+   * overwritten), the index is not touched. Returns a copy of its record; nothing is written if
+   * `fn` throws.
+   */
+  async logDetached(name: string, fn: (experiment: Experiment) => void | Promise<void>, options: LogDetachedOptions = {}): Promise<ExperimentRecord> {
+    this.#assertWritable("log an experiment");
+    const created = options.createdAt ?? this.#context.clock();
+    const experiment = new Experiment(Experiment.newRecord(name, this.author, created), this.#context, { frozen: false, dirty: true });
+    await fn(experiment);
+    await experiment.saveArtifacts();
+    return cloneJson(experiment.record);
+  }
+
+  /**
+   * Add an experiment record made by logDetached() on this project's storage (its files are in
+   * place). With `once`, appending is idempotent across processes: nothing is added when an
+   * experiment with that tag is here already, and save() leaves it out when another writer
+   * committed one first. INVALID_FORMAT when `record` is not an experiment record.
+   */
+  appendRecord(record: unknown, options: AppendRecordOptions = {}): Experiment {
+    this.#assertWritable("append an experiment");
+    const valid = validateFile(experimentRecordSchema, record, `an experiment record appended to ${this.path}`);
+    const once = options.once;
+    if (once !== undefined) {
+      if (!valid.tags.includes(once)) throw new LabbookError("INVALID_ARGUMENT", `appendRecord: the record's tags must include its once tag "${once}".`);
+      const existing = this.#experiments.find((e) => e.tags.includes(once));
+      if (existing) return existing;
+    }
+    const experiment = new Experiment(cloneJson(valid), this.#context, { frozen: false, dirty: true });
+    if (once !== undefined) this.#once.set(experiment, once);
     this.append(experiment);
     return experiment;
   }
@@ -570,7 +618,14 @@ export class Project implements Iterable<Experiment> {
       placed.add(own);
       return own;
     });
-    const added = this.#experiments.filter((e) => !placed.has(e));
+    let storedTags: Set<string> | undefined;
+    const storedOnce = (e: Experiment) => {
+      const once = this.#once.get(e);
+      if (once === undefined) return false;
+      storedTags ??= new Set(stored.records.flatMap((r) => r.tags));
+      return storedTags.has(once);
+    };
+    const added = this.#experiments.filter((e) => !placed.has(e) && !storedOnce(e));
     // Committed experiments missing from the index were removed by a writer that does not merge; they are written back.
     for (const e of added) if (e.committed) this.#lost.push(e.slug);
     this.#experiments = added.length > 0 ? sortByCreated([...result, ...added]) : result;

@@ -1,3 +1,27 @@
+export {
+  addExperimentFlow,
+  assertParameters,
+  type CollectOptions,
+  type CollectResult,
+  collect,
+  type ExperimentFlowOptions,
+  FLOW_MARKER,
+  type FlowChild,
+  type FlowSummary,
+  findRun,
+  isSerializedExperiment,
+  jobRunId,
+  type LabbookJobResult,
+  type LabbookProcessorOptions,
+  labbookProcessor,
+  logRun,
+  parseSerializedExperiment,
+  RUN_TAG,
+  type RunIdentity,
+  runTag,
+  type SerializedExperiment,
+  serializeExperiment,
+} from "@labbook/bullmq";
 export * from "@labbook/core";
 export {
   type AggregateInput,

@@ -1,0 +1,17 @@
+export { addExperimentFlow, type ExperimentFlowOptions, FLOW_MARKER, type FlowChild, type FlowSummary } from "./flow.js";
+export { jobRunId, type LabbookJobResult, type LabbookProcessorOptions, labbookProcessor } from "./processor.js";
+export {
+  assertParameters,
+  type CollectOptions,
+  type CollectResult,
+  collect,
+  findRun,
+  isSerializedExperiment,
+  logRun,
+  parseSerializedExperiment,
+  RUN_TAG,
+  type RunIdentity,
+  runTag,
+  type SerializedExperiment,
+  serializeExperiment,
+} from "./run.js";
