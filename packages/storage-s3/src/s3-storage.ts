@@ -137,13 +137,16 @@ export class S3Storage implements Storage {
     if (prefix !== "") assertSafeKey(prefix.replace(/\/+$/, ""));
     this.bucket = options.bucket;
     this.prefix = prefix === "" || prefix.endsWith("/") ? prefix : `${prefix}/`;
+    // The SDK also takes the endpoint from AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL: such a server gets
+    // path-style addressing like an explicit endpoint, and messages name it, not "AWS S3".
+    const envEndpoint = process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
     this.client =
       options.client ??
       new S3Client({
         region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
         ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
         // Custom endpoints (MinIO, moto, Ceph) mostly lack per-bucket host names, so path style is their default.
-        forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
+        forcePathStyle: options.forcePathStyle ?? (options.endpoint ?? envEndpoint) !== undefined,
         ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
         // socketTimeout is the SDK's idle timeout: no byte for this long fails the attempt.
         requestHandler: {
@@ -151,8 +154,6 @@ export class S3Storage implements Storage {
           socketTimeout: options.requestTimeout ?? DEFAULT_S3_REQUEST_TIMEOUT,
         },
       });
-    // The SDK also takes the endpoint from AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL: name that one in messages, not "AWS S3".
-    const envEndpoint = process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL;
     this.#endpoint = options.endpoint ?? (options.client ? "the configured S3 endpoint" : (envEndpoint ?? "AWS S3"));
     this.#partSize = Math.max(5 * MiB, options.partSize ?? 8 * MiB);
     this.#queueSize = Math.max(1, options.queueSize ?? 2);

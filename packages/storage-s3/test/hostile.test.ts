@@ -137,6 +137,21 @@ describe.skipIf(!moto)("errors name the endpoint in use", () => {
     }
   });
 
+  it("an endpoint from AWS_ENDPOINT_URL_S3 gets path-style addressing, like an explicit endpoint", async () => {
+    const saved = process.env.AWS_ENDPOINT_URL_S3;
+    // A host name, as a MinIO or Ceph endpoint has (for an IP address the SDK picks path style itself).
+    process.env.AWS_ENDPOINT_URL_S3 = server.endpoint.replace("127.0.0.1", "localhost");
+    try {
+      // No endpoint and no forcePathStyle: virtual-host addressing would ask for "present.localhost".
+      const storage = new S3Storage({ bucket: "present", prefix: "env", region: server.region, credentials: server.credentials });
+      await storage.write("a.json", "[]");
+      expect(new TextDecoder().decode(await storage.read("a.json"))).toBe("[]");
+    } finally {
+      if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_S3;
+      else process.env.AWS_ENDPOINT_URL_S3 = saved;
+    }
+  });
+
   it("wrong credentials on a HEAD (stat) say the credentials were rejected, not 'access denied (Unknown)'", async () => {
     const strict = await startMoto({ env: { INITIAL_NO_AUTH_ACTION_COUNT: "0" } });
     if (!strict) throw new Error("moto did not start");
