@@ -8,6 +8,8 @@ import { Command, CommanderError, Option } from "commander";
 import { registerExport } from "./cli/export.js";
 import { cliContext, escapeControls } from "./cli/output.js";
 
+/** Where the docs live for someone who installed the package (the repository's docs folder). */
+const DOCS = "https://github.com/labbook/labbook/blob/main/docs";
 const EXIT_OK = 0;
 const EXIT_ERROR = 1;
 const EXIT_USAGE = 2;
@@ -30,14 +32,15 @@ const program = new Command("labbook")
   .addHelpText(
     "after",
     `
-Exit codes: 0 ok, 1 error, 2 bad usage. Every listing takes --json (shapes in docs/cli.md).`,
+Exit codes: 0 ok, 1 error, 2 bad usage. Every listing takes --json.
+Docs: ${DOCS}/cli.md (every command and its JSON shapes), ${DOCS}/labbook.md (the library).`,
   );
 
 program.hook("preAction", () => {
   cliContext.registryFile = (program.opts().registry as string | undefined) ?? process.env.LABBOOK_REGISTRY;
 });
 
-const json = () => new Option("--json", "print JSON for scripts (shapes in docs/cli.md)");
+const json = () => new Option("--json", "print JSON for scripts (shapes in the docs: labbook --help)");
 
 program
   .command("ls")
@@ -196,7 +199,7 @@ repo
 registerExport(program);
 program
   .command("run")
-  .description("run a pipeline experiment: stages cached by parameter hash, logged as a labbook experiment (docs/pipeline.md)")
+  .description("run a pipeline experiment: stages cached by parameter hash, logged as a labbook experiment")
   .argument("<module>", "experiment module (default export: defineExperiment(...))")
   .option("-p, --params <file or name>", "parameter file (.json or module) or named parameter set; repeatable", (v: string, p: string[] = []) => [...p, v])
   .option("--data <location>", "folder or s3:// URL for the cache, runs/, reports/ and project.json", "data")
