@@ -19,8 +19,8 @@ import { startMoto } from "../tooling/testing/src/index.js";
 import { reliabilityDir, type StorageSpec } from "./common.js";
 import { faultsRepositoryS3, faultsS3 } from "./faults.js";
 import { overwriteCrashLocal, sameSlugLocal } from "./loss.js";
-import { badInputCases, concurrency, concurrencyLocal, concurrencyRepository, crashLocal, tempDir } from "./scenarios.js";
 import { type LossTotals, lossScenariosLocal, lossScenariosS3 } from "./loss-concurrent.js";
+import { badInputCases, concurrency, concurrencyLocal, concurrencyRepository, crashLocal, tempDir } from "./scenarios.js";
 
 const setting = (name: string, fallback: number): number => Number(process.env[`LABBOOK_RELIABILITY_${name}`] ?? fallback);
 const writers = setting("WRITERS", 8);

@@ -224,7 +224,7 @@ describe.each(storages)("Repository on %s storage", (_kind, makeStorage) => {
   });
 
   it("a failed save removes the copied file and leaves the index as it was", async () => {
-    const { repo, storage } = await seeded();
+    const { storage } = await seeded();
     const before = new TextDecoder().decode(await storage.read("repo/repository.json"));
     const project = await Project.open("project.json", { storage: new MemoryStorage(), author: "ada", clock: () => new Date("2024-03-01T00:00:00Z") });
     const exp = await project.log("run", (e) => e.logArtifact("notes", "promoted\n", { handler: "text" }));
