@@ -1,7 +1,7 @@
 import { type Experiment, isLabbookError, type JsonValue, LabbookError } from "@labbook/core";
 import type { FlowChildJob, FlowProducer, Job, JobNode, JobsOptions } from "bullmq";
 import { firstAttemptAt } from "./first-attempt.js";
-import type { LabbookProcessorOptions } from "./processor.js";
+import type { LabbookProcessorOptions } from "./options.js";
 import {
   assertParameters,
   collect,

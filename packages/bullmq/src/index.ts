@@ -1,5 +1,6 @@
 export { addExperimentFlow, type ExperimentFlowOptions, FLOW_MARKER, type FlowChild, type FlowSummary } from "./flow.js";
-export { jobRunId, type LabbookJobResult, type LabbookProcessorOptions, labbookProcessor } from "./processor.js";
+export type { LabbookProcessorOptions } from "./options.js";
+export { jobRunId, type LabbookJobResult, labbookProcessor } from "./processor.js";
 export {
   assertParameters,
   type CollectOptions,

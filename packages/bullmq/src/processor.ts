@@ -3,21 +3,8 @@ import { isLabbookError, LabbookError } from "@labbook/core";
 import type { Job } from "bullmq";
 import { firstAttemptAt } from "./first-attempt.js";
 import { collectFlow, type FlowSummary, isFlowParentData } from "./flow.js";
+import type { LabbookProcessorOptions } from "./options.js";
 import { assertParameters, collect, findRun, logRun, type RunIdentity, type SerializedExperiment, serializeExperiment } from "./run.js";
-
-export interface LabbookProcessorOptions {
-  /** Opens the project the experiments go to; called once per job attempt (e.g. `() => openProject("s3://lab/runs")`). */
-  project: () => Project | Promise<Project>;
-  /** The experiment's name (default: the job's name). */
-  name?: string | ((job: Job) => string) | undefined;
-  /**
-   * Checks the job data before any work and returns the parameters to log (a zod schema's `parse`
-   * fits). Default: any plain JSON object. Whatever it throws fails the job without retries.
-   */
-  parameters?: ((data: unknown) => Record<string, JsonValue>) | undefined;
-  /** How many times a save is tried again when other workers keep committing first (default 5). */
-  saveAttempts?: number | undefined;
-}
 
 /** What a job processed by labbookProcessor returns (its BullMQ return value). */
 export interface LabbookJobResult<R = unknown> {

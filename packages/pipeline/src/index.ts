@@ -17,7 +17,6 @@ export { barChartSvg, escapeHtml, lineChartSvg, type RunSummary, renderIndex, re
 export type { ReportItem } from "./report-items.js";
 export { PIPELINE_RUN_TAG, type RunOptions, type RunResult, runPipeline, WORKER_ENV } from "./runner.js";
 export {
-  type AggregateInput,
   type AggregateStage,
   type AnyAggregateStage,
   type AnyStage,
@@ -27,4 +26,5 @@ export {
   type StageUses,
   stage,
 } from "./stage.js";
+export type { AggregateInput } from "./stage-spec.js";
 export { summarize } from "./summary.js";

@@ -4,7 +4,7 @@ import type { Cache, CacheMetadata } from "./cache.js";
 import type { Cacher } from "./cacher.js";
 import { canonicalParameters, parameterHash, sha256 } from "./hash.js";
 import type { ReportItem } from "./report-items.js";
-import type { AggregateInput, AggregateStage, AnyStage, Stage } from "./stage.js";
+import type { AggregateInput, StageSpec } from "./stage-spec.js";
 import { summarize } from "./summary.js";
 
 /** What one stage did for one record. */
@@ -39,6 +39,17 @@ export interface RunContext {
   readonly schema?: ZodType | undefined;
   readonly onEvent?: ((event: StageEvent) => void) | undefined;
 }
+
+/** A stage as a record runs it: stage.ts's `Stage`, whatever its value types (its `AnyStage`). */
+// biome-ignore lint/suspicious/noExplicitAny: stages of any value and parameter types.
+type RunnableStage = StageSpec & { readonly kind: "stage"; readonly run: (inputs: any, record: PipelineRecord<any>) => any };
+
+/** An aggregate as a record runs it: stage.ts's `AggregateStage`, whatever its value types. */
+type RunnableAggregate = StageSpec & {
+  readonly kind: "aggregate";
+  // biome-ignore lint/suspicious/noExplicitAny: aggregates of any value and parameter types.
+  readonly run: (records: ReadonlyArray<AggregateInput<any, any>>, record: PipelineRecord<any>) => any;
+};
 
 /** A state value: loaded, or still in the cache. `hash` is the hash it was made (and cached) under. */
 type Slot =
@@ -125,7 +136,7 @@ export class PipelineRecord<P = Record<string, unknown>> {
    * The hash `stage` caches under for this record: the record's hash, or for a stage that declares
    * `uses`, sha256 of the canonical JSON of those parameters and of its inputs' hashes.
    */
-  stageHash(stage: Stage | AggregateStage, inputHashes?: ReadonlyMap<string, string>): string {
+  stageHash(stage: StageSpec, inputHashes?: ReadonlyMap<string, string>): string {
     if (stage.kind === "aggregate" || stage.uses === undefined) return this.hash;
     const params = this.params as Record<string, unknown>;
     const used = Object.fromEntries(stage.uses.map((k) => [k, params[k]]));
@@ -176,7 +187,7 @@ export class PipelineRecord<P = Record<string, unknown>> {
     return this.context.overwrite === true || this.context.overwriteStages?.has(stage) === true;
   }
 
-  #metadata(stage: Stage | AggregateStage, hash: string, output: string, cacher: Cacher, file: string, inputs?: readonly string[]): CacheMetadata {
+  #metadata(stage: StageSpec, hash: string, output: string, cacher: Cacher, file: string, inputs?: readonly string[]): CacheMetadata {
     const p = this.context.provenance;
     const params = (this.params ?? {}) as Record<string, unknown>;
     // A stage that declares `uses` is determined by those parameters (and its inputs) only.
@@ -198,7 +209,7 @@ export class PipelineRecord<P = Record<string, unknown>> {
   }
 
   /** True when every output of `stage` is cached under `hash` (default: its hash now) and not to be overwritten. */
-  async isCached(stage: Stage | AggregateStage, hash: string = this.stageHash(stage)): Promise<boolean> {
+  async isCached(stage: StageSpec, hash: string = this.stageHash(stage)): Promise<boolean> {
     if (stage.cachers.length === 0 || this.#overwriting(stage.name)) return false;
     for (const [i, output] of stage.outputs.entries()) {
       if (!(await this.cache.has(this.cache.keys(hash, stage.name, output, stage.cachers[i] as Cacher)))) return false;
@@ -207,20 +218,20 @@ export class PipelineRecord<P = Record<string, unknown>> {
   }
 
   /** Run one stage on this record: skip it when cached (outputs then load lazily), otherwise run and cache. */
-  async run(stage: AnyStage, inputHashes?: readonly string[]): Promise<void> {
+  async run(stage: RunnableStage, inputHashes?: readonly string[]): Promise<void> {
     await this.#execute(
-      stage as Stage,
+      stage,
       async () => {
         const inputs: Record<string, unknown> = {};
         for (const name of stage.inputs) inputs[name] = await this.get(name);
-        return (stage as Stage).run(inputs, this as unknown as PipelineRecord);
+        return stage.run(inputs, this);
       },
       inputHashes,
     );
   }
 
   /** @internal Run an aggregate with this record as its own record, over `records`. */
-  async runAggregate(stage: AggregateStage, records: ReadonlyArray<PipelineRecord<P>>): Promise<void> {
+  async runAggregate(stage: RunnableAggregate, records: ReadonlyArray<PipelineRecord<P>>): Promise<void> {
     await this.#execute(
       stage,
       async () => {
@@ -230,13 +241,13 @@ export class PipelineRecord<P = Record<string, unknown>> {
           for (const name of stage.inputs) values[name] = await r.get(name);
           inputs.push({ name: r.name, hash: r.hash, params: r.params, values });
         }
-        return stage.run(inputs as never, this as unknown as PipelineRecord);
+        return stage.run(inputs, this);
       },
       records.map((r) => r.hash),
     );
   }
 
-  async #execute(stage: Stage | AggregateStage, compute: () => Promise<Record<string, unknown>>, inputHashes?: readonly string[]): Promise<void> {
+  async #execute(stage: StageSpec, compute: () => Promise<Record<string, unknown>>, inputHashes?: readonly string[]): Promise<void> {
     const started = performance.now();
     const cached = stage.cachers.length > 0;
     const hash = this.stageHash(stage);

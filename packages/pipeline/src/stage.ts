@@ -1,5 +1,6 @@
 import type { Cacher } from "./cacher.js";
 import type { PipelineRecord } from "./record.js";
+import type { AggregateInput } from "./stage-spec.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: stage values are whatever the user's stages pass along.
 type AnyValues = Record<string, any>;
@@ -36,14 +37,6 @@ export interface Stage<In extends AnyValues = AnyValues, Out extends AnyValues =
   readonly artifacts: readonly string[];
   readonly uses: readonly string[] | undefined;
   readonly run: (inputs: In, record: PipelineRecord<P>) => Out | Promise<Out>;
-}
-
-/** One record's view for an aggregate: its name, hash, parameters and the declared inputs it produced. */
-export interface AggregateInput<In, P> {
-  readonly name: string;
-  readonly hash: string;
-  readonly params: P;
-  readonly values: In;
 }
 
 /** An aggregate stage: takes many records and caches under a hash combined from theirs. */

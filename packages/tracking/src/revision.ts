@@ -1,19 +1,9 @@
 import type { Repository } from "@labbook/repository";
-import { assertBackend, type TrackingBackend } from "./export.js";
+import { assertBackend, type TrackingBackend } from "./backend.js";
 import type { MlflowRevisionOptions } from "./mlflow/revision.js";
-import { type ProvenanceBundle, provenanceBundle } from "./provenance.js";
+import { provenanceBundle } from "./provenance.js";
+import type { LoggedRevision } from "./revision-types.js";
 import type { WandbOptions } from "./wandb/client.js";
-
-/** What logRevision returns. */
-export interface LoggedRevision {
-  /** `"labbook-revision:<revision>"`. */
-  id: string;
-  /** The run that holds it in the tracking server. */
-  runId: string;
-  bundle: ProvenanceBundle;
-  /** False when the same revision with the same files was already logged (nothing was sent). */
-  created: boolean;
-}
 
 export type LogRevisionOptions = ({ backend: "mlflow" } & MlflowRevisionOptions) | ({ backend: "wandb" } & WandbOptions);
 

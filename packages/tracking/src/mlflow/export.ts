@@ -1,5 +1,5 @@
 import { type Experiment, forEachLimit, LabbookError, type Project } from "@labbook/core";
-import type { ExportOptions, ExportSummary, RunResult } from "../export.js";
+import type { ExportOptions, ExportSummary, RunResult } from "../export-types.js";
 import { assertKeyLengths, type RunSpec, runSpecOf } from "../run-spec.js";
 import { MLFLOW_LIMITS, MlflowClient, type MlflowKeyValue, type MlflowMetric, type MlflowOptions, type MlflowRun } from "./client.js";
 

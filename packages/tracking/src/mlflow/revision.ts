@@ -1,6 +1,6 @@
 import { stringifyPyJson } from "@labbook/core";
 import { type ProvenanceBundle, revisionId } from "../provenance.js";
-import type { LoggedRevision } from "../revision.js";
+import type { LoggedRevision } from "../revision-types.js";
 import { MLFLOW_LIMITS, MlflowClient, type MlflowKeyValue, type MlflowOptions } from "./client.js";
 
 export interface MlflowRevisionOptions extends MlflowOptions {

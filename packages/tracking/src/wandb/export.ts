@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { type Experiment, forEachLimit, type Project, slugify, stringifyPyJson } from "@labbook/core";
-import type { ExportOptions, ExportSummary, RunResult } from "../export.js";
+import type { ExportOptions, ExportSummary, RunResult } from "../export-types.js";
 import { type ArtifactSpec, assertKeyLengths, type RunSpec, runSpecOf, type SeriesSpec } from "../run-spec.js";
 import { WandbClient, type WandbFile, type WandbOptions } from "./client.js";
 

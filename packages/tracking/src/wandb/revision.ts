@@ -1,6 +1,6 @@
 import { stringifyPyJson } from "@labbook/core";
 import { type ProvenanceBundle, revisionId } from "../provenance.js";
-import type { LoggedRevision } from "../revision.js";
+import type { LoggedRevision } from "../revision-types.js";
 import { md5Base64, WandbClient, type WandbOptions } from "./client.js";
 import { wandbRunId } from "./export.js";
 
