@@ -9,6 +9,7 @@ import {
   type ExperimentRecord,
   joinKey,
   LabbookError,
+  METRIC_HISTORY_ARTIFACT,
   type Project,
   parseDependency,
   readSlotBytes,
@@ -19,8 +20,6 @@ import type { Release, Repository } from "@labbook/repository";
 import { compileFilter } from "../filter-expression.js";
 import type { Source } from "./sources.js";
 
-/** The artifact that holds an experiment's metric series (see the metric-history contract). */
-export const METRIC_HISTORY_ARTIFACT = "metric-history";
 /** The tag of experiments that record a pipeline run, and the name of their HTML report artifact. */
 export const PIPELINE_RUN_TAG = "pipeline-run";
 export const PIPELINE_REPORT_ARTIFACT = "report";
