@@ -1,7 +1,5 @@
 import { LabbookError } from "./errors.js";
-import type { Experiment } from "./experiment.js";
-import type { Project } from "./project.js";
-import { dirnameKey } from "./storage.js";
+import { dirnameKey, type Storage } from "./storage.js";
 
 /** One stored dependency string, `"<registry key or project path>|<upstream slug>"`, split. */
 export interface DependencyReference {
@@ -13,19 +11,22 @@ export interface DependencyReference {
   readonly slug: string;
 }
 
-/**
- * Finds upstream projects for dependency strings. Core defines it, `@labbook/registry` implements it;
- * pass one as `registry` to `Project.open` / `openProject`.
- */
-export interface DependencyResolver {
-  /**
-   * The project `reference.key` names, as seen from `from` (the downstream project), or undefined
-   * when there is none. Called only when a dependency is first used; implementations cache, so an
-   * upstream is opened once however many experiments point to it.
-   */
-  openUpstream(reference: DependencyReference, from: Project): Promise<Project | undefined>;
-  /** The registry key of `project`, when it is registered: dependencies on it are then written with the key (as lazyscribe does). */
-  keyFor?(project: Project): string | undefined;
+/** What `referenceTo` reads of a project (a `Project` is one). */
+export interface ReferencingProject {
+  readonly storage: Storage;
+  /** The key of the project's index file in its storage. */
+  readonly location: string;
+  /** Where the index file is, for people. */
+  readonly path: string;
+  /** The project's dependency resolver, asked for the registry key of an upstream project. */
+  readonly registry?: { keyFor?(project: ReferencingProject): string | undefined } | undefined;
+}
+
+/** What `referenceTo` reads of an upstream experiment (an `Experiment` is one). */
+export interface ReferencedExperiment {
+  readonly slug: string;
+  /** The project the experiment belongs to, if any. */
+  readonly owner: ReferencingProject | undefined;
 }
 
 /** Split a stored dependency string at its last "|"; INVALID_FORMAT when there is none. */
@@ -79,7 +80,7 @@ export function relativeKey(fromDir: string, toKey: string): string {
  * knows the upstream project, a path relative to the downstream project when both share a storage,
  * and otherwise the upstream project's full location.
  */
-export function referenceTo(downstream: Project | undefined, upstream: Experiment): string {
+export function referenceTo(downstream: ReferencingProject | undefined, upstream: ReferencedExperiment): string {
   const project = upstream.owner;
   if (!project) {
     throw new LabbookError("INVALID_ARGUMENT", `Experiment "${upstream.slug}" belongs to no project: pass { key } to addDependency to name where it lives.`);

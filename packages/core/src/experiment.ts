@@ -1,14 +1,22 @@
 import { ArtifactCollection, type ArtifactContext, type ArtifactOrigin, createSlot, type LogArtifactOptions, splitLogOptions } from "./artifacts/collection.js";
 import { formatCompact, formatDate, parseDate, utcNow } from "./dates.js";
-import { formatDependency, referenceTo } from "./dependency.js";
+import { formatDependency, type ReferencingProject, referenceTo } from "./dependency.js";
 import { LabbookError } from "./errors.js";
 import { checkStep, type LogMetricOptions, MetricHistory, type MetricHistoryFile, type MetricPoint } from "./metric-history.js";
-import type { Project } from "./project.js";
 import { cloneJson } from "./pyjson.js";
 import type { ArtifactEntry, ExperimentRecord, TestRecord } from "./schemas.js";
 import { slugify } from "./slug.js";
 import { joinKey } from "./storage.js";
 import { assertMetric, Test, type TestHost } from "./test-record.js";
+
+/**
+ * What an experiment uses of the project it belongs to: where the project is, its resolver (for the
+ * keys of dependencies) and the resolution of dependencies. A `Project` is one.
+ */
+export interface ExperimentOwner extends ReferencingProject {
+  /** The experiments `experiment` depends on, keyed by their short slug. */
+  dependenciesOf(experiment: Experiment): Promise<Map<string, Experiment>>;
+}
 
 /** What an experiment needs from its project. */
 export interface ExperimentContext extends ArtifactContext {
@@ -17,7 +25,7 @@ export interface ExperimentContext extends ArtifactContext {
   /** The time source (whole UTC seconds); injectable for reproducible files. */
   readonly clock: () => Date;
   /** The project the experiment belongs to, for dependencies. */
-  readonly project?: Project;
+  readonly project?: ExperimentOwner;
 }
 
 export interface AddDependencyOptions {
@@ -172,7 +180,7 @@ export class Experiment {
     return this.record.artifacts;
   }
   /** The project this experiment belongs to (undefined for an experiment made outside one). */
-  get owner(): Project | undefined {
+  get owner(): ExperimentOwner | undefined {
     return this.#context.project;
   }
   /** True when the experiment cannot be changed (loaded in mode "a" or "r"). */

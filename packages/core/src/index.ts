@@ -22,15 +22,16 @@ export { canonicalDate, formatCompact, formatDate, parseDate, toDate, utcNow } f
 export { type DefaultsContext, fillArtifactDefaults, fillExperimentDefaults } from "./defaults.js";
 export {
   type DependencyReference,
-  type DependencyResolver,
   formatDependency,
   parseDependency,
+  type ReferencedExperiment,
+  type ReferencingProject,
   referenceTo,
   relativeKey,
   resolveRelativeKey,
 } from "./dependency.js";
 export { ERROR_CODES, isLabbookError, LabbookError, type LabbookErrorCode, type LabbookErrorOptions } from "./errors.js";
-export { type AddDependencyOptions, Experiment, type ExperimentContext, type LogTestOptions, type TagOptions } from "./experiment.js";
+export { type AddDependencyOptions, Experiment, type ExperimentContext, type ExperimentOwner, type LogTestOptions, type TagOptions } from "./experiment.js";
 export { decodeIndexText } from "./index-text.js";
 export { MemoryStorage } from "./memory-storage.js";
 export { mergeExperimentRecords } from "./merge.js";
@@ -46,6 +47,7 @@ export { forEachLimit } from "./parallel.js";
 export {
   type AppendRecordOptions,
   DEFAULT_MAX_INDEX_BYTES,
+  type DependencyResolver,
   type ExperimentRow,
   type LogDetachedOptions,
   PROJECT_MODES,

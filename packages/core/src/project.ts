@@ -5,7 +5,7 @@ import type { HandlerRegistry } from "./artifacts/handler.js";
 import { commitIndex } from "./commit.js";
 import { utcNow } from "./dates.js";
 import { fillExperimentDefaults } from "./defaults.js";
-import { type DependencyReference, type DependencyResolver, parseDependency, resolveRelativeKey } from "./dependency.js";
+import { type DependencyReference, parseDependency, resolveRelativeKey } from "./dependency.js";
 import { isLabbookError, LabbookError } from "./errors.js";
 import { Experiment, type ExperimentContext } from "./experiment.js";
 import { decodeIndexText } from "./index-text.js";
@@ -48,6 +48,21 @@ export interface ProjectOptions {
    * Without one, only path references inside this project's storage resolve.
    */
   registry?: DependencyResolver;
+}
+
+/**
+ * Finds upstream projects for dependency strings. Core defines it, `@labbook/registry` implements it;
+ * pass one as `registry` to `Project.open` / `openProject`.
+ */
+export interface DependencyResolver {
+  /**
+   * The project `reference.key` names, as seen from `from` (the downstream project), or undefined
+   * when there is none. Called only when a dependency is first used; implementations cache, so an
+   * upstream is opened once however many experiments point to it.
+   */
+  openUpstream(reference: DependencyReference, from: Project): Promise<Project | undefined>;
+  /** The registry key of `project`, when it is registered: dependencies on it are then written with the key (as lazyscribe does). */
+  keyFor?(project: Project): string | undefined;
 }
 
 export interface LogDetachedOptions {

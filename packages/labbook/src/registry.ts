@@ -1,6 +1,6 @@
 import { type ProjectOpener, Registry, type RegistryOptions, type RepositoryOpener } from "@labbook/registry";
 import type { Repository } from "@labbook/repository";
-import { openProject, type S3LocationOptions } from "./open.js";
+import { openProjectAt, type S3LocationOptions } from "./location.js";
 import { openRepository } from "./repository.js";
 
 export interface LabbookRegistryOptions extends Omit<RegistryOptions<Repository>, "openProject" | "openRepository"> {
@@ -15,7 +15,8 @@ function s3For(location: string, s3: S3LocationOptions | undefined, storageOptio
 
 function openers(s3: S3LocationOptions | undefined): { openProject: ProjectOpener; openRepository: RepositoryOpener<Repository> } {
   return {
-    openProject: (location, { mode, registry, storageOptions }) => openProject(location, { mode, registry, ...s3For(location, s3, storageOptions) }),
+    // The registry is always passed, so openProject's default registry never applies: openProjectAt is openProject here.
+    openProject: (location, { mode, registry, storageOptions }) => openProjectAt(location, { mode, registry, ...s3For(location, s3, storageOptions) }),
     openRepository: (location, { mode, storageOptions }) => openRepository(location, { mode, ...s3For(location, s3, storageOptions) }),
   };
 }

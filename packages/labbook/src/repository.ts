@@ -1,6 +1,6 @@
 import type { Storage } from "@labbook/core";
 import { Repository, type RepositoryOptions } from "@labbook/repository";
-import { resolveLocation, type S3LocationOptions } from "./open.js";
+import { resolveLocation, type S3LocationOptions } from "./location.js";
 
 export type OpenRepositoryOptions = Omit<RepositoryOptions, "storage"> & {
   /** Use this storage instead of picking one from the location; the location is then a key in it. */

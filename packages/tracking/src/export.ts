@@ -27,7 +27,8 @@ export async function exportProject(project: Project, options: ExportToOptions):
 
 /** Export one experiment of its project (see exportProject). */
 export async function exportExperiment(experiment: Experiment, options: ExportToOptions): Promise<ExportSummary> {
-  const project = experiment.owner;
+  // `owner` is typed narrowly (what an experiment needs of its project); it is the Project that logged or loaded it.
+  const project = experiment.owner as Project | undefined;
   if (!project) throw new LabbookError("INVALID_ARGUMENT", `Experiment "${experiment.slug}" belongs to no project; log it with project.log() first.`);
   return exportProject(project, { ...options, filter: (e) => e === experiment });
 }
