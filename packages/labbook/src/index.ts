@@ -53,8 +53,49 @@ export {
   stage,
   validateExperiment,
 } from "@labbook/pipeline";
-export * from "@labbook/registry";
-export * from "@labbook/repository";
+export {
+  type AddOptions,
+  DependencyCycleError,
+  type DependencyGraph,
+  type DependencyGraphOptions,
+  dependencyGraph,
+  type GraphEdge,
+  type GraphNode,
+  isCredentialOption,
+  type MissingDependency,
+  type OpenLocationOptions,
+  type ProjectOpener,
+  parseRegistryFile,
+  REGISTRY_FILE,
+  Registry,
+  type RegistryEntry,
+  type RegistryFile,
+  type RegistryOptions,
+  type RepositoryOpener,
+  type RepositoryOpenMode,
+  registryFileSchema,
+  type StorageOptions,
+  storageOptionsSchema,
+} from "@labbook/registry";
+export {
+  type FilterSpec,
+  type FindReleaseOptions,
+  findRelease,
+  MATCH_MODES,
+  type MatchMode,
+  parseReleases,
+  REPOSITORY_MODES,
+  type Release,
+  Repository,
+  type RepositoryLogOptions,
+  type RepositoryMode,
+  type RepositoryOptions,
+  resolveVersion,
+  type SetExpiryOptions,
+  serializeReleases,
+  type VersionQuery,
+  type VersionRef,
+} from "@labbook/repository";
 export { LocalStorage, type LocalStorageOptions } from "@labbook/storage-local";
 // Types only: the AWS SDK is loaded when an s3:// location is first opened, never at import.
 export type { S3StorageOptions } from "@labbook/storage-s3";
