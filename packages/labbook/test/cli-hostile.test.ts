@@ -146,10 +146,12 @@ describe("index files that are not regular files", () => {
     ]);
     const registry = path.join(root, "labbook.registry.json");
     await writeFile(registry, JSON.stringify({ version: 1, projects: { upstream: "upstream" }, repositories: {} }));
-    // Without a registry only dependencies inside the project's own storage resolve: all three are missing, none fails the listing.
+    // Without a registry a dependency by path resolves too (as in lazyscribe): the pipe and the plain file are missing, neither fails the listing.
     const bare = run(["deps", path.join(root, "down"), "--json"]);
     expect(bare.code, bare.stderr).toBe(0);
-    expect((JSON.parse(bare.stdout) as { missing: unknown[] }).missing).toHaveLength(3);
+    const bareGraph = JSON.parse(bare.stdout) as { edges: unknown[]; missing: { dependency: string }[] };
+    expect(bareGraph.edges).toHaveLength(1);
+    expect(bareGraph.missing.map((m) => m.dependency).sort()).toEqual(["../piped|up-20240101000000", "../plain.txt|up-20240101000000"]);
     for (const extra of [["--registry", registry]]) {
       const r = run([...extra, "deps", path.join(root, "down"), "--json"]);
       expect(r.timedOut, extra.join(" ")).toBe(false);

@@ -27,15 +27,20 @@
  *   environment (AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION), and
  *   every bucket the block names as `s3://<bucket>` or `bucket: "<bucket>"` exists (empty).
  * - `s3-runs`: like `runs`, in S3: `s3://team-bucket/churn` holds the same project.
+ * - `mlflow`: a real MLflow tracking server (from the venv, sqlite) for the block, as MLFLOW_TRACKING_URI.
+ * - `wandb-stub`: a local stub of W&B's HTTP API (W&B has no server that runs offline; this is not
+ *   W&B), as WANDB_BASE_URL with a WANDB_API_KEY it accepts and WANDB_ENTITY.
+ * - `tested-by=<test file>`: not run here; that test (which must read this page) runs it as written,
+ *   with the files or servers it needs (a Redis, the files earlier blocks of the page describe).
  * - `continue`: run after the previous runnable block of the same file, in the same folder; a
  *   ts block continues the previous ts block's module (its code runs first, so its names are defined).
  */
-import { spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { findPython, type MotoServer, repoRoot, startMoto } from "@labbook-internal/testing";
+import { findPython, type MlflowServer, type MotoServer, repoRoot, startMlflow, startMoto } from "@labbook-internal/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openProject, openRepository } from "../src/index.js";
 import { cliPath, ensureBuilt } from "./cli-helpers.js";
@@ -48,7 +53,7 @@ interface Block {
   setup: Set<string>;
 }
 
-const SETUPS = new Set(["runs", "s3", "s3-runs", "continue"]);
+const SETUPS = new Set(["runs", "s3", "s3-runs", "mlflow", "wandb-stub", "continue"]);
 const RUNNABLE = new Set(["ts", "typescript", "js", "mjs", "sh", "bash", "shell", "python", "py"]);
 const CLI_LINE = /^(?:npx\s+(?:-y\s+)?labbook|pnpm\s+(?:-s\s+)?labbook|labbook)(?:\s|$)/;
 
@@ -93,6 +98,11 @@ const workspaceNames = new Map<string, string>(
   ),
 );
 
+/** Peer dependencies the workspace packages name (zod, bullmq...): a docs page may tell users to install them. */
+const peerNames = new Set(
+  [...workspaceNames.values()].flatMap((d) => Object.keys(JSON.parse(readFileSync(path.join(d, "package.json"), "utf8")).peerDependencies ?? {})),
+);
+
 /** tsx's loader, from whichever workspace package has it installed. */
 function tsxLoader(): string {
   for (const dir of [repoRoot, ...workspaceNames.values()]) {
@@ -103,6 +113,9 @@ function tsxLoader(): string {
 }
 
 let moto: MotoServer | undefined;
+let mlflow: MlflowServer | undefined;
+// The W&B stub runs in its own process: blocks run with spawnSync, which would stall a stub in this one.
+let wandb: { url: string; apiKey: string; child: ChildProcess } | undefined;
 let base: string;
 let bin: string;
 let modules: string;
@@ -137,10 +150,29 @@ beforeAll(async () => {
     moto = await startMoto();
     if (!moto) throw new Error("moto_server is missing: run bash tooling/ci/setup.sh");
   }
+  if (blocks.some((b) => b.setup.has("mlflow"))) {
+    mlflow = await startMlflow({ timeoutMs: 300_000 });
+    if (!mlflow) throw new Error("mlflow is missing: run bash tooling/ci/setup.sh");
+  }
+  if (blocks.some((b) => b.setup.has("wandb-stub"))) {
+    const script = path.join(repoRoot, "tooling", "testing", "src", "wandb-stub-process.ts");
+    const child = spawn(process.execPath, ["--no-warnings", "--import", tsxLoader(), script], { stdio: ["ignore", "pipe", "inherit"] });
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout?.on("data", (chunk: Buffer) => {
+        out += chunk.toString("utf8");
+        if (out.includes("\n")) resolve(out.split("\n")[0] as string);
+      });
+      child.once("exit", (code) => reject(new Error(`the W&B stub exited with ${code}`)));
+    });
+    wandb = { ...(JSON.parse(line) as { url: string; apiKey: string }), child };
+  }
 }, 600_000);
 
 afterAll(async () => {
   await moto?.stop();
+  await mlflow?.stop();
+  wandb?.child.kill();
   if (base) await rm(base, { recursive: true, force: true });
 });
 
@@ -218,8 +250,15 @@ async function runFile(file: string, fileBlocks: Block[]): Promise<void> {
   let env: Record<string, string> = {};
   for (const [index, block] of fileBlocks.entries()) {
     const where = `${file}:${block.line} (${block.lang})`;
-    const unknown = [...block.setup].filter((w) => !SETUPS.has(w));
+    const unknown = [...block.setup].filter((w) => !SETUPS.has(w) && !w.startsWith("tested-by="));
     expect(unknown, `${where}: unknown docs-test words`).toEqual([]);
+    // A block that needs files or servers of its own is run as written by the named test instead.
+    const testedBy = [...block.setup].find((w) => w.startsWith("tested-by="))?.slice("tested-by=".length);
+    if (testedBy !== undefined) {
+      const test = path.join(repoRoot, testedBy);
+      expect(existsSync(test) && readFileSync(test, "utf8").includes(path.basename(file)), `${where}: ${testedBy} must exist and read ${file}`).toBe(true);
+      continue;
+    }
     if (!block.setup.has("continue") || dir === "") {
       dir = await mkdtemp(path.join(base, `${path.basename(file, ".md")}-${index}-`));
       await symlink(modules, path.join(dir, "node_modules"), "dir");
@@ -229,6 +268,14 @@ async function runFile(file: string, fileBlocks: Block[]): Promise<void> {
         if (!moto) throw new Error("no moto server");
         Object.assign(env, s3Env(moto));
         for (const bucket of bucketsIn(block.code)) await moto.createBucket(bucket).catch(() => {});
+      }
+      if (block.setup.has("mlflow")) {
+        if (!mlflow) throw new Error("no MLflow server");
+        env.MLFLOW_TRACKING_URI = mlflow.url;
+      }
+      if (block.setup.has("wandb-stub")) {
+        if (!wandb) throw new Error("no W&B stub");
+        Object.assign(env, { WANDB_BASE_URL: wandb.url, WANDB_API_KEY: wandb.apiKey, WANDB_ENTITY: "labbook-docs" });
       }
       if (block.setup.has("runs")) {
         await seedRuns((name) => path.join(dir, name));
@@ -259,7 +306,11 @@ async function runFile(file: string, fileBlocks: Block[]): Promise<void> {
         const install = /^npm\s+install\s+(.*)$/.exec(command.replace(/\s+#.*$/, ""));
         if (install) {
           const names = (install[1] ?? "").split(/\s+/).filter((w) => w && !w.startsWith("-"));
-          for (const name of names) expect(workspaceNames.has(name), `${where}: npm install ${name}: not a package of this workspace`).toBe(true);
+          for (const name of names)
+            expect(
+              workspaceNames.has(name) || peerNames.has(name),
+              `${where}: npm install ${name}: not a package of this workspace or a peer one of them names`,
+            ).toBe(true);
         }
         if (!CLI_LINE.test(command)) continue;
         const asCommand = command.replace(/^(?:npx\s+(?:-y\s+)?|pnpm\s+(?:-s\s+)?)/, "");
