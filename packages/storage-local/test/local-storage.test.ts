@@ -121,8 +121,9 @@ describe("LocalStorage on disk", () => {
   });
 
   it("NOT_FOUND for missing files, naming the path", async () => {
-    for (const attempt of [storage.read("nope.txt"), storage.readVersioned("nope.txt"), storage.readStream("nope.txt")]) {
-      const error = await rejection(attempt);
+    // One at a time: a rejection made before it is awaited is an unhandled rejection.
+    for (const attempt of [() => storage.read("nope.txt"), () => storage.readVersioned("nope.txt"), () => storage.readStream("nope.txt")]) {
+      const error = await rejection(attempt());
       expect(error.code).toBe("NOT_FOUND");
       expect(error.path).toBe(path.join(root, "nope.txt"));
     }
