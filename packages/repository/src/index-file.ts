@@ -1,6 +1,7 @@
 import {
   type ArtifactEntry,
   DEFAULT_MAX_INDEX_BYTES,
+  decodeIndexText,
   dirnameKey,
   fillArtifactDefaults,
   type HandlerRegistry,
@@ -18,15 +19,18 @@ import { catchUpIndex, commitIndex, createUnderFreeName, forEachLimit, validateF
 import { type VersionIndex as Index, resolveVersion, VersionIndex, type VersionQuery } from "./lookup.js";
 import { notNewer, type Slot, sameFile, slotFromEntry } from "./slot.js";
 
-const decoder = new TextDecoder();
 /** Artifact names written at once by save(). */
 const ARTIFACT_WRITE_CONCURRENCY = 16;
 
-/** An index file's bytes and version; undefined when there is none. Bounded like a project index: a huge (or endless) file fails typed, before any read. */
+/**
+ * An index file's text and version; undefined when there is none. Read like a project index: a huge
+ * (or endless) file fails typed before any read, and invalid UTF-8 or a byte order mark is
+ * INVALID_FORMAT (a lenient decode would change the file on the next rewrite).
+ */
 export async function readIndexFile(storage: Storage, key: string): Promise<{ text: string; version: string } | undefined> {
   try {
     const stored = await storage.readVersioned(key, { maxBytes: DEFAULT_MAX_INDEX_BYTES });
-    return { text: decoder.decode(stored.data), version: stored.version };
+    return { text: decodeIndexText(stored.data, storage.describe(key)), version: stored.version };
   } catch (error) {
     if (isLabbookError(error, "NOT_FOUND")) return undefined;
     throw error;
