@@ -2,6 +2,7 @@ import { userInfo } from "node:os";
 import { defaultHandlers } from "./artifacts/builtins.js";
 import { type ArtifactOrigin, assertLoggableFname } from "./artifacts/collection.js";
 import type { HandlerRegistry } from "./artifacts/handler.js";
+import { catchUpIndex } from "./catch-up.js";
 import { commitIndex } from "./commit.js";
 import { utcNow } from "./dates.js";
 import { fillExperimentDefaults } from "./defaults.js";
@@ -607,17 +608,20 @@ export class Project implements Iterable<Experiment> {
 
   /** Merge in whatever other writers committed since we last read the index. */
   async #catchUp(): Promise<void> {
-    const info = await this.storage.stat(this.location);
-    if (info === undefined) {
-      this.#version = undefined;
-      return;
-    }
-    if (info.version === this.#version) return;
-    const stored = await this.#readStored();
-    if (!stored) {
-      this.#version = undefined;
-      return;
-    }
+    await catchUpIndex({
+      storage: this.storage,
+      key: this.location,
+      known: this.#version,
+      read: () => this.#readStored(),
+      gone: () => {
+        this.#version = undefined;
+      },
+      merge: (stored) => this.#takeIn(stored),
+    });
+  }
+
+  /** Take in the stored index (changed by other writers since we read it), keeping our experiments. */
+  #takeIn(stored: { records: ExperimentRecord[]; version: string; texts: string[] | undefined }): void {
     const frozen = this.mode === "a";
     const owners = matchStored(stored.records, stored.texts, this.#experiments);
     const placed = new Set<Experiment>();

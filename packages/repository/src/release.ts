@@ -1,4 +1,6 @@
-import { LabbookError, parseDate, parsePyJson, type ReleaseRecord, releasesFileSchema, stringifyPyJson, validateFile } from "@labbook/core";
+import { LabbookError, parseDate, parsePyJson, type ReleaseRecord, releasesFileSchema, type Storage, stringifyPyJson } from "@labbook/core";
+import { commitIndex, validateFile } from "@labbook/core/internal";
+import { readIndexFile } from "./index-file.js";
 import { type MatchMode, versionTime } from "./lookup.js";
 
 /** A named set of pinned artifact versions, as one entry of releases.json. */
@@ -39,6 +41,62 @@ export function serializeReleases(releases: readonly Release[]): string {
     releases.map((r) => r.record),
     { indent: 4 },
   );
+}
+
+/** The releases in releases.json at `key` and its version (none and undefined when there is no file). */
+export async function readReleases(storage: Storage, key: string): Promise<{ releases: Release[]; version: string | undefined }> {
+  const stored = await readIndexFile(storage, key);
+  if (!stored) return { releases: [], version: undefined };
+  return { releases: parseReleases(stored.text, storage.describe(key)), version: stored.version };
+}
+
+export interface AppendReleaseOptions {
+  readonly storage: Storage;
+  /** The key of releases.json. */
+  readonly key: string;
+  readonly maxRetries: number;
+  readonly record: ReleaseRecord;
+}
+
+/**
+ * Append one release to releases.json, committed like every index (conditional write, re-read and
+ * retry on conflict). A tag already there is INVALID_ARGUMENT, unless it is this very record, written
+ * by an earlier attempt whose answer was lost: that is success.
+ */
+export async function appendRelease(options: AppendReleaseOptions): Promise<Release> {
+  const { storage, key, record } = options;
+  const where = storage.describe(key);
+  const release = releaseFromRecord(record, where);
+  const conditional = storage.capabilities.conditionalWrites;
+  let current: { releases: Release[]; version: string | undefined } = { releases: [], version: undefined };
+  // A write whose answer was lost may have landed: finding our own record on the retry is success.
+  let sent = false;
+  const landed = Symbol("landed");
+  const refresh = async () => {
+    current = await readReleases(storage, key);
+    const existing = current.releases.find((r) => r.tag === record.tag);
+    if (existing === undefined) return;
+    if (sent && stringifyPyJson(existing.record, { sortKeys: true }) === stringifyPyJson(record, { sortKeys: true })) throw landed;
+    throw new LabbookError("INVALID_ARGUMENT", `Release "${record.tag}" already exists in ${where}; pick another tag.`, { path: where });
+  };
+  if (!conditional) await refresh();
+  try {
+    await commitIndex({
+      storage,
+      key,
+      conditional,
+      maxRetries: options.maxRetries,
+      catchUp: refresh,
+      version: () => current.version,
+      serialize: () => serializeReleases([...current.releases, release]),
+      beforeWrite: () => {
+        sent = true;
+      },
+    });
+  } catch (error) {
+    if (error !== landed) throw error;
+  }
+  return release;
 }
 
 /**

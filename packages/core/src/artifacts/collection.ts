@@ -4,7 +4,11 @@ import { isLabbookError, LabbookError } from "../errors.js";
 import type { ArtifactEntry } from "../schemas.js";
 import { slugify } from "../slug.js";
 import { assertSafeRelativePath, type ByteSource, joinKey, type Storage, type WriteOptions } from "../storage.js";
+import { createUnderFreeName } from "./free-name.js";
 import type { ArtifactHandler, HandlerRegistry } from "./handler.js";
+import { hashing, hashState, writeHashed } from "./hashed-write.js";
+
+export { numberedFname } from "./free-name.js";
 
 /** Where an artifact collection's files live and how they are read and written. */
 export interface ArtifactContext {
@@ -49,16 +53,6 @@ export interface ArtifactSlot {
   source?: ArtifactLocation | undefined;
 }
 
-/**
- * `model-2024.json` → `model-2024-2.json`: the n-th variant of a file name, used when the name is
- * taken (the suffix stays last; a name without one gets `-n` at the end).
- */
-export function numberedFname(fname: string, n: number): string {
-  const slash = fname.lastIndexOf("/");
-  const dot = fname.lastIndexOf(".");
-  return dot > slash + 1 ? `${fname.slice(0, dot)}-${n}${fname.slice(dot)}` : `${fname}-${n}`;
-}
-
 /** n when `fname` is `requested` (0) or its n-th variant (see numberedFname); undefined otherwise. */
 export function variantNumber(requested: string, fname: string): number | undefined {
   if (fname === requested) return 0;
@@ -69,9 +63,6 @@ export function variantNumber(requested: string, fname: string): number | undefi
   const digits = fname.slice(stem.length + 1, fname.length - suffix.length);
   return /^[1-9]\d{0,8}$/.test(digits) ? Number(digits) : undefined;
 }
-
-/** How many variant names a new artifact file tries before SAVE_FAILED. */
-const MAX_FNAME_TRIES = 1000;
 
 /** The default file name lazyscribe gives an artifact. */
 export function defaultFname(name: string, createdAt: Date, suffix: string): string {
@@ -170,14 +161,6 @@ function isSafeRelativePath(name: string): boolean {
   }
 }
 
-async function* hashing(source: AsyncIterable<Uint8Array>, state: { hash: ReturnType<typeof createHash>; size: number }): AsyncIterable<Uint8Array> {
-  for await (const chunk of source) {
-    state.hash.update(chunk);
-    state.size += chunk.byteLength;
-    yield chunk;
-  }
-}
-
 /**
  * Serialise and write a slot to `key`, recording `size` and `sha256` in its entry.
  * Any failure is SAVE_FAILED naming the artifact and the location; `options` go to the storage write
@@ -196,17 +179,9 @@ export async function writeSlot(context: ArtifactContext, slot: ArtifactSlot, ke
     });
   }
   try {
-    const state = { hash: createHash("sha256"), size: 0 };
-    if (typeof data === "string" || data instanceof Uint8Array) {
-      const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-      state.hash.update(bytes);
-      state.size = bytes.byteLength;
-      await context.storage.write(key, bytes, options);
-    } else {
-      await context.storage.write(key, hashing(data, state), options);
-    }
-    slot.entry.size = state.size;
-    slot.entry.sha256 = state.hash.digest("hex");
+    const { size, sha256 } = await writeHashed(context.storage, key, data, options);
+    slot.entry.size = size;
+    slot.entry.sha256 = sha256;
   } catch (cause) {
     // CONFLICT is the caller's to handle (a create-only write found the name taken).
     if (isLabbookError(cause, "UNSAFE_PATH", "CONFLICT")) throw cause;
@@ -254,14 +229,9 @@ export async function readSlotStream(storage: Storage, entry: ArtifactEntry, key
     throw new LabbookError("ARTIFACT_LOAD", `Cannot read artifact "${entry.name}" at ${where}: ${(cause as Error).message}`, { path: where, cause });
   }
   return (async function* () {
-    const hash = createHash("sha256");
-    let size = 0;
-    for await (const chunk of source) {
-      hash.update(chunk);
-      size += chunk.byteLength;
-      yield chunk;
-    }
-    verify(entry, size, () => hash.digest("hex"), where);
+    const state = hashState();
+    yield* hashing(source, state);
+    verify(entry, state.size, () => state.hash.digest("hex"), where);
   })();
 }
 
@@ -378,28 +348,17 @@ export class ArtifactCollection {
   }
 
   async #createFree(context: ArtifactContext, slot: ArtifactSlot, write: (key: string, options: WriteOptions) => Promise<void>): Promise<void> {
-    const { storage } = context;
-    const requested = slot.entry.fname;
-    const conditional = storage.capabilities.conditionalWrites;
-    const first = slot.firstVariant ?? 0;
-    for (let n = first; n < first + MAX_FNAME_TRIES; n++) {
-      const fname = n === 0 ? requested : numberedFname(requested, n);
-      const key = joinKey(this.folder(), fname);
-      if (!conditional && (await storage.stat(key)) !== undefined) continue;
-      try {
-        await write(key, conditional ? { ifNoneMatch: "*" } : {});
-      } catch (error) {
-        if (isLabbookError(error, "CONFLICT")) continue;
-        throw error;
-      }
-      slot.entry.fname = fname;
-      // The file is ours now: a retried save (index commit failed) rewrites it instead of making another.
-      slot.replaces = true;
-      return;
-    }
-    throw new LabbookError("SAVE_FAILED", `No free file name for artifact "${slot.entry.name}" near "${requested}" in ${storage.describe(this.folder())}.`, {
-      path: storage.describe(this.folder()),
+    const { fname } = await createUnderFreeName({
+      storage: context.storage,
+      folder: this.folder(),
+      requested: slot.entry.fname,
+      first: slot.firstVariant,
+      name: slot.entry.name,
+      write,
     });
+    slot.entry.fname = fname;
+    // The file is ours now: a retried save (index commit failed) rewrites it instead of making another.
+    slot.replaces = true;
   }
 
   /**
