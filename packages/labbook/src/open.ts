@@ -7,6 +7,8 @@ export {
   type ResolvedLocation,
   type ResolveOptions,
   resolveLocation,
+  type S3ClientLike,
+  type S3Credentials,
   type S3LocationOptions,
 } from "./location.js";
 
