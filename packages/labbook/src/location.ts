@@ -52,7 +52,7 @@ export interface S3LocationOptions {
 
 /** What the umbrella's types say of an `S3Client` (from @aws-sdk/client-s3): an object that sends commands. */
 export interface S3ClientLike {
-  send(...args: never[]): Promise<unknown> | undefined | void;
+  send(...args: never[]): unknown;
   destroy(): void;
 }
 
