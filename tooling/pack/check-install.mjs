@@ -286,6 +286,20 @@ async function checkFull(files, localBytes) {
       const out = run(process.execPath, [js], { cwd: consumer, env: { ...process.env, ...servers.env } });
       if (out.trim()) console.log(out.trim().replace(/^/gm, "    "));
     }
+    // With @labbook/storage-s3 installed beside it, the umbrella finds its optional peer for s3://.
+    step("the umbrella on s3:// (its optional peer installed): openProject writes, npx labbook ls reads");
+    const env = { ...process.env, ...servers.env };
+    run(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        'import { openProject } from "labbook"; const p = await openProject("s3://team-lab/umbrella-check", { mode: "w", author: "ada" }); await p.log("on s3", (e) => e.logMetric("auc", 0.5)); await p.save();',
+      ],
+      { cwd: consumer, env },
+    );
+    const listed = JSON.parse(run("npx", ["--no-install", "labbook", "ls", "s3://team-lab/umbrella-check", "--json"], { cwd: consumer, env }));
+    if (listed.length !== 1 || listed[0].metrics?.auc !== 0.5) throw new Error(`labbook ls s3://... printed ${JSON.stringify(listed)}`);
   } finally {
     servers.stop();
   }
