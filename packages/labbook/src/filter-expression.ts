@@ -337,7 +337,7 @@ export function parseField(source: string): string[] {
 
 /** The value of a field path in an experiment record (undefined when it is absent). */
 export function fieldValue(record: ExperimentRecord, path: readonly string[]): unknown {
-  const [head, ...rest] = path;
+  const head = path[0];
   switch (head) {
     case "artifacts":
       return record.artifacts.map((a) => a.name);
@@ -346,7 +346,9 @@ export function fieldValue(record: ExperimentRecord, path: readonly string[]): u
     case "metrics":
     case "parameters": {
       let value: unknown = record[head];
-      for (const part of rest) {
+      // An index loop, not a rest copy of the path: this runs for every cell of `labbook ls`.
+      for (let i = 1; i < path.length; i++) {
+        const part = path[i] as string;
         if (value === null || typeof value !== "object") return undefined;
         value = Object.hasOwn(value, part) ? (value as Record<string, unknown>)[part] : undefined;
       }

@@ -97,8 +97,6 @@ export {
   type VersionRef,
 } from "@labbook/repository";
 export { LocalStorage, type LocalStorageOptions } from "@labbook/storage-local";
-// Types only: the AWS SDK is loaded when an s3:// location is first opened, never at import.
-export type { S3StorageOptions } from "@labbook/storage-s3";
 export {
   type ExportOptions,
   type ExportProgress,

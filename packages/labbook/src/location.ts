@@ -2,7 +2,6 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { isLabbookError, LabbookError, Project, type ProjectMode, type ProjectOptions, type Storage } from "@labbook/core";
 import { LocalStorage } from "@labbook/storage-local";
-import type { S3StorageOptions } from "@labbook/storage-s3";
 
 /** A location resolved to a storage and the key of the index file inside it. */
 export interface ResolvedLocation {
@@ -10,8 +9,52 @@ export interface ResolvedLocation {
   key: string;
 }
 
-/** How to reach S3 for s3:// locations (bucket and prefix come from the URL). */
-export type S3LocationOptions = Omit<S3StorageOptions, "bucket" | "prefix">;
+/** AWS credentials, as @aws-sdk/client-s3 takes them (the umbrella's types do not name the SDK). */
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  credentialScope?: string;
+  accountId?: string;
+  /** When temporary credentials expire; a provider is asked again before then. */
+  expiration?: Date;
+}
+
+/**
+ * How to reach S3 for s3:// locations (bucket and prefix come from the URL). The same fields as
+ * @labbook/storage-s3's S3StorageOptions, written here so that a local-only install (without that
+ * package and the AWS SDK) still type-checks; test/s3-options-types.test.ts keeps the two in step.
+ */
+export interface S3LocationOptions {
+  /** AWS region; defaults to the standard chain (AWS_REGION, profile), then "us-east-1". */
+  region?: string | undefined;
+  /** Endpoint of an S3-compatible server, e.g. "http://127.0.0.1:9000". */
+  endpoint?: string | undefined;
+  /** Address buckets as `<endpoint>/<bucket>` rather than `<bucket>.<endpoint>`; default true when `endpoint` is set. */
+  forcePathStyle?: boolean | undefined;
+  /** Explicit credentials or a provider; the standard AWS chain (env, profile, SSO, instance role) by default. */
+  credentials?: S3Credentials | ((identityProperties?: Record<string, unknown>) => Promise<S3Credentials>) | undefined;
+  /** An `S3Client` from @aws-sdk/client-s3 you configured yourself; region/endpoint/credentials above are then ignored. */
+  client?: S3ClientLike | undefined;
+  /** Multipart part size in bytes (default 8 MiB, at least 5 MiB). */
+  partSize?: number | undefined;
+  /** Parts uploaded at once (default 2). */
+  queueSize?: number | undefined;
+  /** Skip the probe and trust this answer about conditional writes (If-None-Match, If-Match). */
+  conditionalWrites?: boolean | undefined;
+  /** How often a write is retried after a 409 ConditionalRequestConflict (default 4). */
+  conflictRetries?: number | undefined;
+  /** Milliseconds to wait for a connection to the endpoint (default 10 000; 0 waits forever). Ignored with `client`. */
+  connectionTimeout?: number | undefined;
+  /** Milliseconds a request may wait with no byte from the server (default 30 000; 0 waits forever). Ignored with `client`. */
+  requestTimeout?: number | undefined;
+}
+
+/** What the umbrella's types say of an `S3Client` (from @aws-sdk/client-s3): an object that sends commands. */
+export interface S3ClientLike {
+  send(...args: never[]): unknown;
+  destroy(): void;
+}
 
 export interface ResolveOptions {
   /** For s3:// locations: region, endpoint, credentials, client... (the standard AWS chain by default). */
@@ -42,6 +85,11 @@ function timeoutsFromEnv(): S3LocationOptions {
   return { connectionTimeout: ms, requestTimeout: ms };
 }
 
+/** The fields of `options` whose value is not undefined. */
+function definedFields<T extends object>(options: T): T {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as T;
+}
+
 /** s3://bucket/prefix/file.json → S3Storage rooted at prefix; the AWS SDK is loaded only now. */
 async function resolveS3(location: string, defaultFile: string, options: ResolveOptions): Promise<ResolvedLocation> {
   const match = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(location);
@@ -53,13 +101,16 @@ async function resolveS3(location: string, defaultFile: string, options: Resolve
   const slash = rest.lastIndexOf("/");
   const prefix = isFile ? (slash < 0 ? "" : rest.slice(0, slash)) : rest;
   const key = isFile ? rest.slice(slash + 1) : defaultFile;
+  // Only in this function body: the published .d.ts files never name the optional peer.
   let S3Storage: typeof import("@labbook/storage-s3").S3Storage;
   try {
     ({ S3Storage } = await import("@labbook/storage-s3"));
   } catch (cause) {
+    // Only a missing package is MISSING_DEPENDENCY; a broken install fails with its own error.
+    if ((cause as { code?: unknown } | null)?.code !== "ERR_MODULE_NOT_FOUND") throw cause;
     throw new LabbookError(
       "MISSING_DEPENDENCY",
-      `s3:// locations need the package @labbook/storage-s3: install it (npm install @labbook/storage-s3) to open ${location}.`,
+      `s3:// locations need the package @labbook/storage-s3, which is not installed: install it (npm install @labbook/storage-s3) to open ${location}.`,
       {
         path: location,
         cause,
@@ -68,7 +119,10 @@ async function resolveS3(location: string, defaultFile: string, options: Resolve
   }
   let storage: InstanceType<typeof S3Storage>;
   try {
-    storage = new S3Storage({ ...timeoutsFromEnv(), ...options.s3, bucket, prefix });
+    // Fields left undefined fall back to the environment and the adapter's defaults. The cast is the
+    // one place the umbrella's S3LocationOptions meets S3StorageOptions (test/s3-options-types.test.ts).
+    const s3 = definedFields({ ...timeoutsFromEnv(), ...options.s3 }) as Omit<ConstructorParameters<typeof S3Storage>[0], "bucket" | "prefix">;
+    storage = new S3Storage({ ...s3, bucket, prefix });
   } catch (cause) {
     if (!isLabbookError(cause, "INVALID_ARGUMENT")) throw cause;
     throw new LabbookError("INVALID_ARGUMENT", `Cannot open ${location}: ${cause.message}`, { path: location, cause });
