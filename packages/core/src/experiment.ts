@@ -205,10 +205,22 @@ export class Experiment {
     }
   }
 
+  // The last time touch() wrote into last_updated, and the text it wrote: a run of logMetric and
+  // logParameter calls within one second formats the date once, not once per call.
+  #touchedMs = Number.NaN;
+  #touchedText: string | undefined;
+
   /** @internal */
   touch(what: string): void {
     this.#assertEditable(what);
-    this.record.last_updated = formatDate(this.#context.clock());
+    const now = this.#context.clock();
+    const ms = now.getTime();
+    // Formatted again when the second changed or someone else (a merge, a user) set the field since.
+    if (ms !== this.#touchedMs || this.record.last_updated !== this.#touchedText) {
+      this.#touchedText = formatDate(now);
+      this.#touchedMs = ms;
+      this.record.last_updated = this.#touchedText;
+    }
     this.dirty = true;
     this.testsOnly = false;
   }

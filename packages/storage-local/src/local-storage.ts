@@ -1,5 +1,17 @@
 import { randomBytes } from "node:crypto";
-import { type BigIntStats, closeSync, constants, createWriteStream, fstatSync, linkSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import {
+  type BigIntStats,
+  closeSync,
+  constants,
+  createWriteStream,
+  fstatSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { access, type FileHandle, mkdir, open, readdir, readlink, realpath, unlink } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -286,6 +298,11 @@ export class LocalStorage implements Storage {
     return this.#fsync === "all" || (this.#fsync === "durable" && options.durable === true);
   }
 
+  /** Whether a write of `bytes` takes the synchronous path (see syncWriteBytes): small, no fsync, no lock. */
+  #writesSync(bytes: Uint8Array, options: WriteOptions): boolean {
+    return bytes.byteLength <= this.#syncWriteBytes && options.ifMatch === undefined && !this.#syncs(options);
+  }
+
   /**
    * Real paths of the folders this instance made or checked, by the path a key gives them: a save of
    * many files creates and resolves each folder once, not once per file. Cleared after a failed
@@ -298,15 +315,35 @@ export class LocalStorage implements Storage {
    * followed, but UNSAFE_PATH when it leads out of the root: an experiment folder linked elsewhere
    * must not receive files. The folder is as exposed to a later swap as a fresh check would be.
    */
-  #folder(dir: string, key: string): Promise<string> {
+  #folder(dir: string, key: string, sync: boolean): string | Promise<string> {
+    const made = this.#madeDirs.get(dir);
+    if (made !== undefined) return made;
+    const parent = sync ? this.#madeDirs.get(path.dirname(dir)) : undefined;
+    if (parent !== undefined && dir !== this.root) {
+      // The common case of a small write, a new folder in a known one, without a thread-pool round trip.
+      const candidate = path.join(parent, path.basename(dir));
+      try {
+        mkdirSync(candidate);
+        this.#madeDirs.set(dir, candidate);
+        return candidate;
+      } catch {
+        // Taken (maybe by a link) or refused: the asynchronous path below finds out which and says so.
+      }
+    }
     let real = this.#realDirs.get(dir);
     if (real === undefined) {
-      real = this.#makeFolder(dir, key);
+      real = this.#makeFolder(dir, key).then((found) => {
+        this.#madeDirs.set(dir, found);
+        return found;
+      });
       this.#realDirs.set(dir, real);
       real.catch(() => this.#realDirs.delete(dir));
     }
     return real;
   }
+
+  /** The folders of #realDirs once resolved, for the synchronous path. */
+  readonly #madeDirs = new Map<string, string>();
 
   async #makeFolder(dir: string, key: string): Promise<string> {
     if (dir === this.root) {
@@ -319,7 +356,7 @@ export class LocalStorage implements Storage {
       }
       return real;
     }
-    const parent = await this.#folder(path.dirname(dir), key);
+    const parent = await this.#folder(path.dirname(dir), key, false);
     const candidate = path.join(parent, path.basename(dir));
     try {
       await mkdir(candidate);
@@ -387,7 +424,7 @@ export class LocalStorage implements Storage {
     const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data instanceof Uint8Array ? data : undefined;
     try {
       const name = this.pathOf(key);
-      const file = path.join(await this.#folder(path.dirname(name), key), path.basename(name));
+      const file = path.join(await this.#folder(path.dirname(name), key, bytes !== undefined && this.#writesSync(bytes, options)), path.basename(name));
       // A create-only write of bytes does not look at the name first: link() refuses a taken name,
       // a symlink included, and only then is the name checked for a link to follow (a stream could
       // not be sent twice, so it is checked first).
@@ -401,6 +438,7 @@ export class LocalStorage implements Storage {
       }
     } catch (error) {
       this.#realDirs.clear();
+      this.#madeDirs.clear();
       if (createOnly && errno(error) === "EEXIST") {
         throw new LabbookError("CONFLICT", `${this.describe(key)} already exists.`, { path: this.describe(key), cause: error });
       }
@@ -410,10 +448,8 @@ export class LocalStorage implements Storage {
 
   /** Write to the real path `file` through a temp file beside it (create-only: link; ifMatch: rename under the lock; else rename). */
   async #writeAt(key: string, file: string, data: ByteSource, options: WriteOptions): Promise<WriteResult> {
+    if (data instanceof Uint8Array && this.#writesSync(data, options)) return this.#writeSmall(file, data, options);
     const sync = this.#syncs(options);
-    if (data instanceof Uint8Array && !sync && options.ifMatch === undefined && data.byteLength <= this.#syncWriteBytes) {
-      return this.#writeSmall(file, data, options);
-    }
     const temp = tempName(file);
     try {
       const { size, stat } = await this.#writeTemp(temp, data, options, sync);
