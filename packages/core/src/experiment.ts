@@ -57,6 +57,8 @@ export class Experiment {
   testsOnly = false;
   /** @internal True once this experiment is known to be in the stored index (loaded or saved). */
   committed: boolean;
+  /** @internal Counts changes made through its methods, so a text built from its record can tell it is still current. */
+  edits = 0;
   #frozen: boolean;
   #tests: Test[];
   #context: ExperimentContext;
@@ -128,6 +130,7 @@ export class Experiment {
   /** @internal Take a merged record, keeping unsaved artifact values and tests that are still in it. */
   replaceRecord(record: ExperimentRecord): void {
     if (record === this.record) return;
+    this.edits++;
     const slots = new Map(this.artifactSet.slots.map((s) => [s.entry, s] as const));
     const tests = new Map(this.#tests.map((t) => [t.record, t] as const));
     this.record = record;
@@ -213,6 +216,7 @@ export class Experiment {
   /** @internal */
   touch(what: string): void {
     this.#assertEditable(what);
+    this.edits++;
     const now = this.#context.clock();
     const ms = now.getTime();
     // Formatted again when the second changed or someone else (a merge, a user) set the field since.
@@ -228,6 +232,7 @@ export class Experiment {
   /** A change to one of its tests: saved, but, as in lazyscribe, last_updated and last_updated_by stay. */
   #touchTest(what: string): void {
     this.#assertEditable(what);
+    this.edits++;
     if (!this.dirty) this.testsOnly = true;
     this.dirty = true;
   }
