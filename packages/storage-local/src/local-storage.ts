@@ -424,25 +424,41 @@ export class LocalStorage implements Storage {
     const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data instanceof Uint8Array ? data : undefined;
     try {
       const name = this.pathOf(key);
-      const file = path.join(await this.#folder(path.dirname(name), key, bytes !== undefined && this.#writesSync(bytes, options)), path.basename(name));
-      // A create-only write of bytes does not look at the name first: link() refuses a taken name,
-      // a symlink included, and only then is the name checked for a link to follow (a stream could
-      // not be sent twice, so it is checked first).
-      if (!createOnly || bytes === undefined) return await this.#writeAt(key, (await this.#followLink(key, file)) ?? file, bytes ?? data, options);
       try {
-        return await this.#writeAt(key, file, bytes, options);
+        return await this.#writeOnce(key, name, bytes ?? data, bytes !== undefined, options);
       } catch (error) {
-        const real = errno(error) === "EEXIST" ? await this.#followLink(key, file) : undefined;
-        if (real === undefined) throw error;
-        return await this.#writeAt(key, real, bytes, options);
+        // A folder known to exist was removed behind our back: make it again (bytes can be sent twice, a stream cannot).
+        if (errno(error) !== "ENOENT" || bytes === undefined) throw error;
+        this.#forgetFolders();
+        return await this.#writeOnce(key, name, bytes, true, options);
       }
     } catch (error) {
-      this.#realDirs.clear();
-      this.#madeDirs.clear();
+      this.#forgetFolders();
       if (createOnly && errno(error) === "EEXIST") {
         throw new LabbookError("CONFLICT", `${this.describe(key)} already exists.`, { path: this.describe(key), cause: error });
       }
       this.#fail(error, key, "write");
+    }
+  }
+
+  #forgetFolders(): void {
+    this.#realDirs.clear();
+    this.#madeDirs.clear();
+  }
+
+  async #writeOnce(key: string, name: string, data: ByteSource, inMemory: boolean, options: WriteOptions): Promise<WriteResult> {
+    const small = data instanceof Uint8Array && this.#writesSync(data, options);
+    const file = path.join(await this.#folder(path.dirname(name), key, small), path.basename(name));
+    // A create-only write of bytes does not look at the name first: link() refuses a taken name, a
+    // symlink included, and only then is the name checked for a link to follow (a stream could not
+    // be sent twice, so it is checked first).
+    if (options.ifNoneMatch !== "*" || !inMemory) return this.#writeAt(key, (await this.#followLink(key, file)) ?? file, data, options);
+    try {
+      return await this.#writeAt(key, file, data, options);
+    } catch (error) {
+      const real = errno(error) === "EEXIST" ? await this.#followLink(key, file) : undefined;
+      if (real === undefined) throw error;
+      return await this.#writeAt(key, real, data, options);
     }
   }
 
