@@ -61,7 +61,8 @@ let tempCounter = 0;
 function tempName(file: string): string {
   tempPrefix ??= `${process.pid}.${randomBytes(6).toString("hex")}`;
   tempCounter = (tempCounter + 1) % Number.MAX_SAFE_INTEGER;
-  return path.join(path.dirname(file), `.${path.basename(file)}.${tempPrefix}${tempCounter.toString(36)}${TEMP_SUFFIX}`);
+  const slash = file.lastIndexOf(path.sep);
+  return `${file.slice(0, slash + 1)}.${file.slice(slash + 1)}.${tempPrefix}${tempCounter.toString(36)}${TEMP_SUFFIX}`;
 }
 const LOCK_SUFFIX = ".lock";
 
@@ -82,6 +83,11 @@ function kindOf(stat: BigIntStats): string {
   if (stat.isBlockDevice()) return "a block device";
   if (stat.isSocket()) return "a socket";
   return "not a regular file";
+}
+
+/** `name` in the normal absolute path `folder` (path.join without its normalising, which a hot path pays per file). */
+function childOf(folder: string, name: string): string {
+  return folder.endsWith(path.sep) ? folder + name : folder + path.sep + name;
 }
 
 function inside(root: string, file: string): boolean {
@@ -160,6 +166,8 @@ export class LocalStorage implements Storage {
   /** Absolute path of a key, refusing anything that would leave the root. */
   pathOf(key: string): string {
     assertSafeKey(key);
+    // A safe key (relative, "/"-separated, no ".", ".." or empty parts) on the resolved root is already normal and inside it.
+    if (path.sep === "/") return this.root === "/" ? `/${key}` : `${this.root}/${key}`;
     const full = path.resolve(this.root, key);
     const rel = path.relative(this.root, full);
     if (rel.startsWith("..") || path.isAbsolute(rel)) {
@@ -321,7 +329,7 @@ export class LocalStorage implements Storage {
     const parent = sync ? this.#madeDirs.get(path.dirname(dir)) : undefined;
     if (parent !== undefined && dir !== this.root) {
       // The common case of a small write, a new folder in a known one, without a thread-pool round trip.
-      const candidate = path.join(parent, path.basename(dir));
+      const candidate = childOf(parent, path.basename(dir));
       try {
         mkdirSync(candidate);
         this.#madeDirs.set(dir, candidate);
@@ -357,7 +365,7 @@ export class LocalStorage implements Storage {
       return real;
     }
     const parent = await this.#folder(path.dirname(dir), key, false);
-    const candidate = path.join(parent, path.basename(dir));
+    const candidate = childOf(parent, path.basename(dir));
     try {
       await mkdir(candidate);
       return candidate; // made just now, so a real folder inside its (checked) parent: nothing to resolve
@@ -448,7 +456,7 @@ export class LocalStorage implements Storage {
 
   async #writeOnce(key: string, name: string, data: ByteSource, inMemory: boolean, options: WriteOptions): Promise<WriteResult> {
     const small = data instanceof Uint8Array && this.#writesSync(data, options);
-    const file = path.join(await this.#folder(path.dirname(name), key, small), path.basename(name));
+    const file = childOf(await this.#folder(path.dirname(name), key, small), path.basename(name));
     // A create-only write of bytes does not look at the name first: link() refuses a taken name, a
     // symlink included, and only then is the name checked for a link to follow (a stream could not
     // be sent twice, so it is checked first).
