@@ -57,6 +57,8 @@ export class Experiment {
   testsOnly = false;
   /** @internal True once this experiment is known to be in the stored index (loaded or saved). */
   committed: boolean;
+  /** @internal Counts changes made through its methods, so a text built from its record can tell it is still current. */
+  edits = 0;
   #frozen: boolean;
   #tests: Test[];
   #context: ExperimentContext;
@@ -128,6 +130,7 @@ export class Experiment {
   /** @internal Take a merged record, keeping unsaved artifact values and tests that are still in it. */
   replaceRecord(record: ExperimentRecord): void {
     if (record === this.record) return;
+    this.edits++;
     const slots = new Map(this.artifactSet.slots.map((s) => [s.entry, s] as const));
     const tests = new Map(this.#tests.map((t) => [t.record, t] as const));
     this.record = record;
@@ -205,10 +208,23 @@ export class Experiment {
     }
   }
 
+  // The last time touch() wrote into last_updated, and the text it wrote: a run of logMetric and
+  // logParameter calls within one second formats the date once, not once per call.
+  #touchedMs = Number.NaN;
+  #touchedText: string | undefined;
+
   /** @internal */
   touch(what: string): void {
     this.#assertEditable(what);
-    this.record.last_updated = formatDate(this.#context.clock());
+    this.edits++;
+    const now = this.#context.clock();
+    const ms = now.getTime();
+    // Formatted again when the second changed or someone else (a merge, a user) set the field since.
+    if (ms !== this.#touchedMs || this.record.last_updated !== this.#touchedText) {
+      this.#touchedText = formatDate(now);
+      this.#touchedMs = ms;
+      this.record.last_updated = this.#touchedText;
+    }
     this.dirty = true;
     this.testsOnly = false;
   }
@@ -216,6 +232,7 @@ export class Experiment {
   /** A change to one of its tests: saved, but, as in lazyscribe, last_updated and last_updated_by stay. */
   #touchTest(what: string): void {
     this.#assertEditable(what);
+    this.edits++;
     if (!this.dirty) this.testsOnly = true;
     this.dirty = true;
   }

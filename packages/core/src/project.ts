@@ -163,6 +163,8 @@ export class Project implements Iterable<Experiment> {
   #lost: string[] = [];
   // Experiments appended with a once tag: dropped by a save that finds the tag already stored.
   readonly #once = new WeakMap<Experiment, string>();
+  // The texts save() built for its check, while it commits.
+  #drafts: Map<Experiment, Draft> | undefined;
 
   private constructor(location: string, options: ProjectOptions) {
     const mode = options.mode ?? "a";
@@ -513,7 +515,9 @@ export class Project implements Iterable<Experiment> {
     return this.#experiments.map((e) => {
       const kept = !reuse || e.dirty || e.hasDirtyArtifacts() ? undefined : storedText.get(e.record);
       if (kept !== undefined) return kept;
-      const text = stringifyPyJson(e.record, { indent: 4, sortKeys: true, level: 1 });
+      const draft = reuse ? this.#drafts?.get(e) : undefined;
+      const current = draft !== undefined && draft.record === e.record && draft.edits === e.edits;
+      const text = current ? fillDraft(draft) : stringifyPyJson(e.record, RECORD_LAYOUT);
       // Every text is scanned once, when it enters the cache (kept texts were cut at scanned positions).
       if (!isOneValue(text)) throw new Error(`experiment "${e.slug}" does not serialise to one JSON value (an internal error; please report it)`);
       storedText.set(e.record, text);
@@ -532,12 +536,17 @@ export class Project implements Iterable<Experiment> {
     // Merged-in files are copied only by the experiment's own project (one appended from elsewhere keeps its location).
     const changed = this.#experiments.filter((e) => e.dirty || e.hasDirtyArtifacts(e.owner === this));
     if (changed.length === 0 && this.#version !== undefined) return { lost: [] };
-    // Check every changed experiment serialises before anything is written.
+    if (this.mode === "w+") for (const e of changed) if (e.dirty && !e.testsOnly) e.record.last_updated_by = this.author;
+    // Check every changed experiment serialises before anything is written. The text built for the
+    // check is the one written (see Draft), so the bulk of it is built once.
+    const drafts = new Map<Experiment, Draft>();
     for (const e of changed) {
       try {
-        const size = stringifyPyJson(e.record).length;
+        const draft = draftOf(e);
+        const size = (draft ? fillDraft(draft) : stringifyPyJson(e.record, RECORD_LAYOUT)).length;
         if (size > this.#maxIndexBytes)
           throw new Error(`it is ${size} bytes as JSON, over the ${this.#maxIndexBytes}-byte limit (option maxIndexBytes); log large values as artifacts`);
+        if (draft) drafts.set(e, draft);
       } catch (cause) {
         throw new LabbookError("SAVE_FAILED", `Cannot save experiment "${e.slug}" to ${this.path}: ${(cause as Error).message}. Nothing was written.`, {
           path: this.path,
@@ -553,11 +562,15 @@ export class Project implements Iterable<Experiment> {
         { path: this.path },
       );
     }
-    if (this.mode === "w+") for (const e of changed) if (e.dirty && !e.testsOnly) e.record.last_updated_by = this.author;
     // Artifact files go out several at a time, so local fsyncs and S3 round trips overlap instead of queueing.
     await forEachLimit(changed, ARTIFACT_WRITE_CONCURRENCY, (e) => e.saveArtifacts(e.owner === this));
     this.#lost = [];
-    await this.#commitIndex();
+    this.#drafts = drafts;
+    try {
+      await this.#commitIndex();
+    } finally {
+      this.#drafts = undefined;
+    }
     for (const e of changed) e.markClean();
     const lost = [...new Set(this.#lost)];
     if (lost.length > 0) {
@@ -661,6 +674,46 @@ export interface SaveResult {
    * The save wrote them back; a warning (LabbookWarning, code LABBOOK_LOST_EXPERIMENTS) says so too.
    */
   lost: string[];
+}
+
+/** One experiment in the index: lazyscribe's 4-space indent with sorted keys, one level in. */
+const RECORD_LAYOUT = { indent: 4, sortKeys: true, level: 1 } as const;
+/** A value of one of its top-level keys, two levels in. */
+const FIELD_LAYOUT = { indent: 4, sortKeys: true, level: 2 } as const;
+const ARTIFACTS_HOLE = '\n        "artifacts": []';
+const TESTS_HOLE = '\n        "tests": []';
+
+/**
+ * An experiment's text as save() builds it for its check, before the artifact files are written,
+ * with two holes: writing the files fills in the size, sha256 and fname of their entries, so
+ * `artifacts` and `tests` (small) are written into the holes at commit, and the rest (metrics,
+ * parameters: the bulk) is built once. Current while `record` and `edits` are the experiment's.
+ */
+interface Draft {
+  readonly record: ExperimentRecord;
+  readonly edits: number;
+  readonly head: string;
+  readonly middle: string;
+  readonly tail: string;
+}
+
+function draftOf(e: Experiment): Draft | undefined {
+  const record = e.record;
+  if (!Array.isArray(record.artifacts) || !Array.isArray(record.tests)) return undefined;
+  // A copy would lose the recorded spelling of a top-level number (1.0): such a record is built whole.
+  for (const value of Object.values(record)) if (typeof value === "number") return undefined;
+  const text = stringifyPyJson({ ...record, artifacts: [], tests: [] }, RECORD_LAYOUT);
+  // A raw newline is only ever layout (strings escape theirs), and one level in only top-level keys have 8 spaces.
+  const a = text.indexOf(ARTIFACTS_HOLE);
+  const t = text.indexOf(TESTS_HOLE);
+  if (a < 0 || t < a) return undefined;
+  const afterA = a + ARTIFACTS_HOLE.length;
+  const afterT = t + TESTS_HOLE.length;
+  return { record, edits: e.edits, head: text.slice(0, afterA - 2), middle: text.slice(afterA, afterT - 2), tail: text.slice(afterT) };
+}
+
+function fillDraft(draft: Draft): string {
+  return draft.head + stringifyPyJson(draft.record.artifacts, FIELD_LAYOUT) + draft.middle + stringifyPyJson(draft.record.tests, FIELD_LAYOUT) + draft.tail;
 }
 
 function joinParts(parts: readonly string[]): string {

@@ -1,6 +1,18 @@
 import { randomBytes } from "node:crypto";
-import { type BigIntStats, constants, createWriteStream } from "node:fs";
-import { access, type FileHandle, open, readdir, readlink, realpath, unlink } from "node:fs/promises";
+import {
+  type BigIntStats,
+  closeSync,
+  constants,
+  createWriteStream,
+  fstatSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { access, type FileHandle, mkdir, open, readdir, readlink, realpath, unlink } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import {
@@ -27,9 +39,31 @@ export interface LocalStorageOptions {
    * atomic whatever this says; fsync is about surviving a power cut, not a killed process.
    */
   fsync?: "durable" | "all" | "none";
+  /**
+   * In-memory writes up to this many bytes that need no fsync are made with synchronous file calls
+   * (default 65 536; 0 turns it off). Each asynchronous call is a round trip through Node's thread
+   * pool, which costs more than the call itself for a small file on a local disk; a synchronous one
+   * holds the event loop only for as long as the disk takes. Set 0 on a network file system, where
+   * one call can stall for long.
+   */
+  syncWriteBytes?: number;
 }
 
 const TEMP_SUFFIX = ".lbtmp";
+
+/**
+ * Temp names: a random per-process prefix and a counter. Unique across the processes and machines
+ * sharing a folder without asking for randomness per file; the temp file is opened create-only, so
+ * even a collision could not overwrite anything.
+ */
+let tempPrefix: string | undefined;
+let tempCounter = 0;
+function tempName(file: string): string {
+  tempPrefix ??= `${process.pid}.${randomBytes(6).toString("hex")}`;
+  tempCounter = (tempCounter + 1) % Number.MAX_SAFE_INTEGER;
+  const slash = file.lastIndexOf(path.sep);
+  return `${file.slice(0, slash + 1)}.${file.slice(slash + 1)}.${tempPrefix}${tempCounter.toString(36)}${TEMP_SUFFIX}`;
+}
 const LOCK_SUFFIX = ".lock";
 
 function versionOf(stat: BigIntStats): string {
@@ -49,6 +83,11 @@ function kindOf(stat: BigIntStats): string {
   if (stat.isBlockDevice()) return "a block device";
   if (stat.isSocket()) return "a socket";
   return "not a regular file";
+}
+
+/** `name` in the normal absolute path `folder` (path.join without its normalising, which a hot path pays per file). */
+function childOf(folder: string, name: string): string {
+  return folder.endsWith(path.sep) ? folder + name : folder + path.sep + name;
 }
 
 function inside(root: string, file: string): boolean {
@@ -115,16 +154,20 @@ export class LocalStorage implements Storage {
   readonly root: string;
   readonly #staleLockMs: number;
   readonly #fsync: "durable" | "all" | "none";
+  readonly #syncWriteBytes: number;
 
   constructor(root: string, options: LocalStorageOptions = {}) {
     this.root = path.resolve(root);
     this.#staleLockMs = options.staleLockMs ?? 10_000;
     this.#fsync = options.fsync ?? "durable";
+    this.#syncWriteBytes = options.syncWriteBytes ?? 64 * 1024;
   }
 
   /** Absolute path of a key, refusing anything that would leave the root. */
   pathOf(key: string): string {
     assertSafeKey(key);
+    // A safe key (relative, "/"-separated, no ".", ".." or empty parts) on the resolved root is already normal and inside it.
+    if (path.sep === "/") return this.root === "/" ? `/${key}` : `${this.root}/${key}`;
     const full = path.resolve(this.root, key);
     const rel = path.relative(this.root, full);
     if (rel.startsWith("..") || path.isAbsolute(rel)) {
@@ -263,66 +306,95 @@ export class LocalStorage implements Storage {
     return this.#fsync === "all" || (this.#fsync === "durable" && options.durable === true);
   }
 
-  /** Folders this instance made or saw, so a save of many files does not stat each parent again. */
-  readonly #folders = new Set<string>();
-
-  async #ensureFolder(dir: string): Promise<void> {
-    if (this.#folders.has(dir)) return;
-    try {
-      await fse.mkdirp(dir);
-    } catch (error) {
-      throw await folderError(dir, error);
-    }
-    this.#folders.add(dir);
+  /** Whether a write of `bytes` takes the synchronous path (see syncWriteBytes): small, no fsync, no lock. */
+  #writesSync(bytes: Uint8Array, options: WriteOptions): boolean {
+    return bytes.byteLength <= this.#syncWriteBytes && options.ifMatch === undefined && !this.#syncs(options);
   }
 
-  async #writeTemp(file: string, data: ByteSource, options: WriteOptions, sync: boolean): Promise<{ temp: string; size: number }> {
-    await this.#ensureFolder(path.dirname(file));
-    const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`);
-    let size = 0;
-    try {
-      if (typeof data === "string" || data instanceof Uint8Array) {
-        const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-        const handle = await open(temp, "wx");
-        try {
-          await handle.writeFile(bytes);
-          if (sync) await handle.sync();
-        } finally {
-          await handle.close();
-        }
-        size = bytes.byteLength;
-        options.onProgress?.({ bytes: size, total: size });
-      } else {
-        const out = createWriteStream(temp, { flags: "wx" });
-        const onProgress = options.onProgress;
-        const total = options.size;
-        await pipeline(
-          (async function* () {
-            for await (const chunk of data) {
-              size += chunk.byteLength;
-              onProgress?.({ bytes: size, total });
-              yield chunk;
-            }
-          })(),
-          out,
-        );
-        if (sync) {
-          const handle = await open(temp, "r+");
-          try {
-            await handle.sync();
-          } finally {
-            await handle.close();
-          }
-        }
+  /**
+   * Real paths of the folders this instance made or checked, by the path a key gives them: a save of
+   * many files creates and resolves each folder once, not once per file. Cleared after a failed
+   * write, since a folder may have been removed or replaced behind our back.
+   */
+  readonly #realDirs = new Map<string, Promise<string>>();
+
+  /**
+   * The real path of folder `dir` (inside the root), created if missing. A link on the way is
+   * followed, but UNSAFE_PATH when it leads out of the root: an experiment folder linked elsewhere
+   * must not receive files. The folder is as exposed to a later swap as a fresh check would be.
+   */
+  #folder(dir: string, key: string, sync: boolean): string | Promise<string> {
+    const made = this.#madeDirs.get(dir);
+    if (made !== undefined) return made;
+    const parent = sync ? this.#madeDirs.get(path.dirname(dir)) : undefined;
+    if (parent !== undefined && dir !== this.root) {
+      // The common case of a small write, a new folder in a known one, without a thread-pool round trip.
+      const candidate = childOf(parent, path.basename(dir));
+      try {
+        mkdirSync(candidate);
+        this.#madeDirs.set(dir, candidate);
+        return candidate;
+      } catch {
+        // Taken (maybe by a link) or refused: the asynchronous path below finds out which and says so.
       }
-      return { temp, size };
-    } catch (error) {
-      await unlink(temp).catch(() => {});
-      // The folder may have been removed behind our back; forget it so the next write makes (and checks) it again.
-      this.#folders.delete(path.dirname(file));
-      this.#realDirs.clear();
-      throw error;
     }
+    let real = this.#realDirs.get(dir);
+    if (real === undefined) {
+      real = this.#makeFolder(dir, key).then((found) => {
+        this.#madeDirs.set(dir, found);
+        return found;
+      });
+      this.#realDirs.set(dir, real);
+      real.catch(() => this.#realDirs.delete(dir));
+    }
+    return real;
+  }
+
+  /** The folders of #realDirs once resolved, for the synchronous path. */
+  readonly #madeDirs = new Map<string, string>();
+
+  async #makeFolder(dir: string, key: string): Promise<string> {
+    if (dir === this.root) {
+      this.#realRoot ??= resolveReal(this.root);
+      const real = await this.#realRoot;
+      try {
+        await fse.mkdirp(real);
+      } catch (error) {
+        throw await folderError(real, error);
+      }
+      return real;
+    }
+    const parent = await this.#folder(path.dirname(dir), key, false);
+    const candidate = childOf(parent, path.basename(dir));
+    try {
+      await mkdir(candidate);
+      return candidate; // made just now, so a real folder inside its (checked) parent: nothing to resolve
+    } catch (error) {
+      if (errno(error) !== "EEXIST") throw await folderError(candidate, error);
+    }
+    const real = await resolveReal(candidate);
+    if (real !== candidate) {
+      await this.#assertInside(key, real, "write");
+      try {
+        await fse.mkdirp(real); // a link to a folder that is not there yet
+      } catch (error) {
+        throw await folderError(real, error);
+      }
+    }
+    return real;
+  }
+
+  /** The real path of `file` when it is a symlink (UNSAFE_PATH for one in a folder that leads out of the root); undefined otherwise. */
+  async #followLink(key: string, file: string): Promise<string | undefined> {
+    let link: string;
+    try {
+      link = await readlink(file);
+    } catch {
+      return undefined; // not a link, or not there yet
+    }
+    const real = await resolveReal(path.resolve(path.dirname(file), link));
+    if (key.includes("/")) await this.#assertInside(key, real, "write");
+    return real;
   }
 
   async #syncDir(dir: string): Promise<void> {
@@ -340,37 +412,6 @@ export class LocalStorage implements Storage {
 
   #realRoot: Promise<string> | undefined;
 
-  /**
-   * Where a write of `key` really lands. Symlinks are followed, but a write that a link would carry
-   * out of the root is refused (UNSAFE_PATH): an experiment folder linked elsewhere must not receive
-   * files. A file directly in the root (the index a user names) may be a link anywhere; the write
-   * then replaces the link's target, as Python lazyscribe's open(path, "w") does.
-   */
-  async #writeTarget(key: string, file: string): Promise<string> {
-    // The folder's real path is resolved and checked once per instance (it is as exposed to a later
-    // swap as a fresh check would be); the name itself is checked on every write (one readlink).
-    const dir = path.dirname(file);
-    let realDir = this.#realDirs.get(dir);
-    if (realDir === undefined) {
-      realDir = await resolveReal(dir);
-      if (realDir !== dir && key.includes("/")) await this.#assertInside(key, realDir, "write");
-      this.#realDirs.set(dir, realDir);
-    }
-    const candidate = path.join(realDir, path.basename(file));
-    let link: string;
-    try {
-      link = await readlink(candidate);
-    } catch {
-      return candidate; // not a link, or not there yet
-    }
-    const real = await resolveReal(path.resolve(realDir, link));
-    if (key.includes("/")) await this.#assertInside(key, real, "write");
-    return real;
-  }
-
-  /** Folders whose real path was resolved and checked, by the path a key gives them. */
-  readonly #realDirs = new Map<string, string>();
-
   async #assertInside(key: string, real: string, what: string): Promise<void> {
     this.#realRoot ??= resolveReal(this.root);
     if (inside(await this.#realRoot, real)) return;
@@ -381,27 +422,64 @@ export class LocalStorage implements Storage {
     );
   }
 
+  /**
+   * Symlinks are followed, but a write that a link would carry out of the root is refused
+   * (UNSAFE_PATH). A file directly in the root (the index a user names) may be a link anywhere; the
+   * write then replaces the link's target, as Python lazyscribe's open(path, "w") does.
+   */
   async write(key: string, data: ByteSource, options: WriteOptions = {}): Promise<WriteResult> {
-    let file = this.pathOf(key);
-    let temp: string | undefined;
+    const createOnly = options.ifNoneMatch === "*";
+    const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data instanceof Uint8Array ? data : undefined;
     try {
-      file = await this.#writeTarget(key, file);
-      const sync = this.#syncs(options);
-      const written = await this.#writeTemp(file, data, options, sync);
-      temp = written.temp;
-      const tempPath = temp;
-      // The version of what we wrote, taken from the temp file: rename and link keep inode, size and
-      // mtime, and a stat of the final path after the lock is released could describe a later writer's file.
-      const tempStat = await fse.stat(tempPath, { bigint: true });
+      const name = this.pathOf(key);
+      try {
+        return await this.#writeOnce(key, name, bytes ?? data, bytes !== undefined, options);
+      } catch (error) {
+        // A folder known to exist was removed behind our back: make it again (bytes can be sent twice, a stream cannot).
+        if (errno(error) !== "ENOENT" || bytes === undefined) throw error;
+        this.#forgetFolders();
+        return await this.#writeOnce(key, name, bytes, true, options);
+      }
+    } catch (error) {
+      this.#forgetFolders();
+      if (createOnly && errno(error) === "EEXIST") {
+        throw new LabbookError("CONFLICT", `${this.describe(key)} already exists.`, { path: this.describe(key), cause: error });
+      }
+      this.#fail(error, key, "write");
+    }
+  }
+
+  #forgetFolders(): void {
+    this.#realDirs.clear();
+    this.#madeDirs.clear();
+  }
+
+  async #writeOnce(key: string, name: string, data: ByteSource, inMemory: boolean, options: WriteOptions): Promise<WriteResult> {
+    const small = data instanceof Uint8Array && this.#writesSync(data, options);
+    const file = childOf(await this.#folder(path.dirname(name), key, small), path.basename(name));
+    // A create-only write of bytes does not look at the name first: link() refuses a taken name, a
+    // symlink included, and only then is the name checked for a link to follow (a stream could not
+    // be sent twice, so it is checked first).
+    if (options.ifNoneMatch !== "*" || !inMemory) return this.#writeAt(key, (await this.#followLink(key, file)) ?? file, data, options);
+    try {
+      return await this.#writeAt(key, file, data, options);
+    } catch (error) {
+      const real = errno(error) === "EEXIST" ? await this.#followLink(key, file) : undefined;
+      if (real === undefined) throw error;
+      return await this.#writeAt(key, real, data, options);
+    }
+  }
+
+  /** Write to the real path `file` through a temp file beside it (create-only: link; ifMatch: rename under the lock; else rename). */
+  async #writeAt(key: string, file: string, data: ByteSource, options: WriteOptions): Promise<WriteResult> {
+    if (data instanceof Uint8Array && this.#writesSync(data, options)) return this.#writeSmall(file, data, options);
+    const sync = this.#syncs(options);
+    const temp = tempName(file);
+    try {
+      const { size, stat } = await this.#writeTemp(temp, data, options, sync);
       if (options.ifNoneMatch === "*") {
-        try {
-          await fse.link(tempPath, file);
-        } catch (error) {
-          if (errno(error) === "EEXIST")
-            throw new LabbookError("CONFLICT", `${this.describe(key)} already exists.`, { path: this.describe(key), cause: error });
-          throw error;
-        }
-        await unlink(tempPath);
+        await fse.link(temp, file);
+        await unlink(temp).catch(() => {}); // the file is in place; a leftover temp is gc's
       } else if (options.ifMatch !== undefined) {
         const expected = options.ifMatch;
         await this.#lockFile(file, key, async () => {
@@ -409,17 +487,95 @@ export class LocalStorage implements Storage {
           if (!current || versionOf(current) !== expected) {
             throw new LabbookError("CONFLICT", `${this.describe(key)} changed since it was read.`, { path: this.describe(key) });
           }
-          await fse.rename(tempPath, file);
+          await fse.rename(temp, file);
         });
       } else {
-        await fse.rename(tempPath, file);
+        await fse.rename(temp, file);
       }
-      temp = undefined;
       if (sync) await this.#syncDir(path.dirname(file));
-      return { version: versionOf(tempStat), size: written.size };
+      // The version of what we wrote, taken from the temp file: rename and link keep inode, size and
+      // mtime, and a stat of the final path could describe a later writer's file.
+      return { version: versionOf(stat), size };
     } catch (error) {
-      if (temp) await unlink(temp).catch(() => {});
-      this.#fail(error, key, "write");
+      await unlink(temp).catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
+   * A small in-memory write with no fsync, as synchronous calls (see syncWriteBytes): open the temp
+   * file create-only, write, fstat, close, then link or rename it into place. Six system calls and no
+   * thread-pool round trip; a reader still never sees half a file.
+   */
+  #writeSmall(file: string, bytes: Uint8Array, options: WriteOptions): WriteResult {
+    const temp = tempName(file);
+    const fd = openSync(temp, "wx");
+    let stat: BigIntStats;
+    try {
+      try {
+        for (let written = 0; written < bytes.byteLength; ) written += writeSync(fd, bytes, written);
+        stat = fstatSync(fd, { bigint: true });
+      } finally {
+        closeSync(fd);
+      }
+      if (options.ifNoneMatch === "*") {
+        linkSync(temp, file);
+        try {
+          unlinkSync(temp);
+        } catch {
+          // The file is in place; a leftover temp is gc's.
+        }
+      } else {
+        renameSync(temp, file);
+      }
+    } catch (error) {
+      try {
+        unlinkSync(temp);
+      } catch {
+        // Never made, or already gone.
+      }
+      throw error;
+    }
+    options.onProgress?.({ bytes: bytes.byteLength, total: bytes.byteLength });
+    return { version: versionOf(stat), size: bytes.byteLength };
+  }
+
+  /** Write `data` to the new file `temp` (create-only), fsynced when asked; its size and stat. */
+  async #writeTemp(temp: string, data: ByteSource, options: WriteOptions, sync: boolean): Promise<{ size: number; stat: BigIntStats }> {
+    if (typeof data === "string" || data instanceof Uint8Array) {
+      const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+      const handle = await open(temp, "wx");
+      try {
+        await handle.writeFile(bytes);
+        if (sync) await handle.sync();
+        const stat = await handle.stat({ bigint: true });
+        options.onProgress?.({ bytes: bytes.byteLength, total: bytes.byteLength });
+        return { size: bytes.byteLength, stat };
+      } finally {
+        await handle.close();
+      }
+    }
+    let size = 0;
+    const out = createWriteStream(temp, { flags: "wx" });
+    const onProgress = options.onProgress;
+    const total = options.size;
+    await pipeline(
+      (async function* () {
+        for await (const chunk of data) {
+          size += chunk.byteLength;
+          onProgress?.({ bytes: size, total });
+          yield chunk;
+        }
+      })(),
+      out,
+    );
+    if (!sync) return { size, stat: await fse.stat(temp, { bigint: true }) };
+    const handle = await open(temp, "r+");
+    try {
+      await handle.sync();
+      return { size, stat: await handle.stat({ bigint: true }) };
+    } finally {
+      await handle.close();
     }
   }
 

@@ -25,3 +25,15 @@ describeStorageConformance(
     },
   },
 );
+
+// Small writes take synchronous calls by default (syncWriteBytes); the same suite with it off covers
+// the asynchronous path every write took before, and still takes for streams, fsynced and large writes.
+describeStorageConformance(
+  "local, asynchronous writes only (syncWriteBytes 0)",
+  async () => {
+    const parent = await mkdtemp(path.join(tmpdir(), "labbook-local-async-"));
+    const storage = new LocalStorage(path.join(parent, "root"), { syncWriteBytes: 0 });
+    return { storage, dispose: () => rm(parent, { recursive: true, force: true }) };
+  },
+  { capabilities: { conditionalWrites: true, locking: true, atomicWrites: true }, manyKeys: 200, bigObjectBytes: 8 * 1024 * 1024 },
+);

@@ -64,9 +64,22 @@ export function variantNumber(requested: string, fname: string): number | undefi
   return /^[1-9]\d{0,8}$/.test(digits) ? Number(digits) : undefined;
 }
 
+/**
+ * Slugs of artifact names seen lately: the same few names ("config", "model") are logged in every
+ * experiment, and python-slugify's rules (transliteration, entities) cost microseconds per call.
+ */
+const nameSlugs = new Map<string, string>();
+const NAME_SLUGS_MAX = 1024;
+
 /** The default file name lazyscribe gives an artifact. */
 export function defaultFname(name: string, createdAt: Date, suffix: string): string {
-  return `${slugify(name)}-${formatCompact(createdAt)}.${suffix}`;
+  let slug = nameSlugs.get(name);
+  if (slug === undefined) {
+    slug = slugify(name);
+    if (nameSlugs.size >= NAME_SLUGS_MAX) nameSlugs.clear();
+    nameSlugs.set(name, slug);
+  }
+  return `${slug}-${formatCompact(createdAt)}.${suffix}`;
 }
 
 /**
