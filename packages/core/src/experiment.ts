@@ -4,6 +4,7 @@ import { formatDependency, type ReferencingProject, referenceTo } from "./depend
 import { LabbookError } from "./errors.js";
 import { checkStep, type LogMetricOptions, MetricHistory, type MetricHistoryFile, type MetricPoint } from "./metric-history.js";
 import { cloneJson } from "./pyjson.js";
+import type { ReadonlyExperimentRecord } from "./readonly.js";
 import type { ArtifactEntry, ExperimentRecord, TestRecord } from "./schemas.js";
 import { slugify } from "./slug.js";
 import { joinKey } from "./storage.js";
@@ -62,7 +63,13 @@ export class Experiment {
   #context: ExperimentContext;
   #history: MetricHistory | undefined;
 
-  /** @internal Use project.log() to create experiments. */
+  /**
+   * Not callable: create experiments with `project.log()`. (The real signature is internal and
+   * stripped from the published types; without this one they would show a public no-argument constructor.)
+   */
+  constructor(useProjectLog: never, context: never, options: never);
+  /** @internal */
+  constructor(record: ExperimentRecord, context: ExperimentContext, options: { frozen: boolean; dirty: boolean });
   constructor(record: ExperimentRecord, context: ExperimentContext, options: { frozen: boolean; dirty: boolean }) {
     this.record = record;
     this.#context = context;
@@ -365,8 +372,21 @@ export class Experiment {
     return project.dependenciesOf(this);
   }
 
-  /** Plain data for tables and exports. */
-  toJSON(): ExperimentRecord {
+  /**
+   * The stored record as it is now (lazyscribe's field names), read-only: for tables, filters and
+   * exports. It is the live record, not a copy; change the experiment through its methods.
+   */
+  toRecord(): ReadonlyExperimentRecord {
     return this.record;
   }
+
+  /** Plain data for tables and exports (the same record as toRecord). */
+  toJSON(): ReadonlyExperimentRecord {
+    return this.record;
+  }
+}
+
+/** The artifacts of `experiment` (without its tests'), for labbook's own packages through `@labbook/core/internal`. */
+export function experimentArtifacts(experiment: Experiment): ArtifactCollection {
+  return experiment.artifactSet;
 }

@@ -96,8 +96,8 @@ export function defaultColumns(experiments: Iterable<Experiment>): string[] {
   const metrics = new Set<string>();
   const parameters = new Set<string>();
   for (const e of experiments) {
-    for (const k of Object.keys(e.record.metrics)) metrics.add(k);
-    for (const k of Object.keys(e.record.parameters)) parameters.add(k);
+    for (const k of Object.keys(e.toRecord().metrics)) metrics.add(k);
+    for (const k of Object.keys(e.toRecord().parameters)) parameters.add(k);
   }
   return [...[...metrics].sort().map((k) => `metrics.${k}`), ...[...parameters].sort().map((k) => `parameters.${k}`)];
 }
@@ -126,6 +126,6 @@ export function renderTable(project: Project, options: RenderTableOptions = {}):
   const head = ["short_slug", "created_at", "author", "tags", ...dynamic];
   // Default columns are split at the first dot only, so names with spaces or dots still work.
   const paths = head.map((h) => (options.columns || !h.includes(".") ? parseField(h) : [h.slice(0, h.indexOf(".")), h.slice(h.indexOf(".") + 1)]));
-  const rows = experiments.map((e) => paths.map((p) => formatCell(fieldValue(e.record, p))));
+  const rows = experiments.map((e) => paths.map((p) => formatCell(fieldValue(e.toRecord(), p))));
   return renderGrid(head, rows, { style: options.style ?? (options.ascii ? "ascii" : "box"), maxWidth: options.maxWidth, onTruncated: options.onTruncated });
 }

@@ -1,16 +1,8 @@
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import path from "node:path";
-import {
-  type DependencyReference,
-  type DependencyResolver,
-  isLabbookError,
-  LabbookError,
-  Project,
-  resolveRelativeKey,
-  type Storage,
-  tooLargeError,
-} from "@labbook/core";
+import { type DependencyReference, type DependencyResolver, isLabbookError, LabbookError, Project, type Storage, tooLargeError } from "@labbook/core";
+import { resolveRelativeKey } from "@labbook/core/internal";
 import { checkStorageOptions, parseRegistryFile, type RegistryEntry, type RegistryFile, type StorageOptions } from "./registry-file.js";
 
 /** What a registry passes when it opens a project location. */

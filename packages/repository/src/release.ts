@@ -1,4 +1,5 @@
-import { LabbookError, parseDate, parsePyJson, type ReleaseRecord, releasesFileSchema, stringifyPyJson, validateFile } from "@labbook/core";
+import { LabbookError, parseDate, parsePyJson, type ReleaseRecord, releasesFileSchema, stringifyPyJson } from "@labbook/core";
+import { validateFile } from "@labbook/core/internal";
 import { type MatchMode, versionTime } from "./lookup.js";
 
 /** A named set of pinned artifact versions, as one entry of releases.json. */

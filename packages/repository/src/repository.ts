@@ -1,35 +1,38 @@
 import { createHash } from "node:crypto";
 import {
   type ArtifactEntry,
-  type ArtifactSlot,
-  commitIndex,
-  createSlot,
   DEFAULT_MAX_INDEX_BYTES,
   defaultHandlers,
   dirnameKey,
   type Experiment,
-  fillArtifactDefaults,
-  forEachLimit,
   formatDate,
   type HandlerRegistry,
   isLabbookError,
   joinKey,
   LabbookError,
-  numberedFname,
   parseDate,
   parsePyJson,
   type ReleaseRecord,
-  readSlotBytes,
-  readSlotStream,
   type Storage,
   storedRepositoryFileSchema,
   stringifyPyJson,
   toDate,
   utcNow,
-  validateFile,
   type WriteOptions,
-  writeSlot,
 } from "@labbook/core";
+import {
+  type ArtifactSlot,
+  commitIndex,
+  createSlot,
+  experimentArtifacts,
+  fillArtifactDefaults,
+  forEachLimit,
+  numberedFname,
+  readSlotBytes,
+  readSlotStream,
+  validateFile,
+  writeSlot,
+} from "@labbook/core/internal";
 import { createTwoFilesPatch } from "diff";
 import { type VersionIndex as Index, resolveVersion, type Versioned, VersionIndex, type VersionQuery, type VersionRef } from "./lookup.js";
 import { type FindReleaseOptions, findRelease, parseReleases, type Release, releaseFromRecord, serializeReleases } from "./release.js";
@@ -732,7 +735,7 @@ export class Repository {
     }
     const { size: _size, sha256: _sha256, ...fields } = source;
     const entry: ArtifactEntry = { ...fields, version };
-    const unsaved = experiment.artifactSet.find(name)?.dirty === true;
+    const unsaved = experimentArtifacts(experiment).find(name)?.dirty === true;
     const slot: Slot = {
       entry,
       time: created.getTime(),
