@@ -31,16 +31,16 @@ export interface ExperimentContext extends ArtifactContext {
 
 export interface AddDependencyOptions {
   /** Record this registry key (or project path) instead of the one labbook works out. */
-  key?: string;
+  key?: string | undefined;
 }
 
 export interface TagOptions {
   /** Replace the tags instead of adding to them. */
-  overwrite?: boolean;
+  overwrite?: boolean | undefined;
 }
 
 export interface LogTestOptions {
-  description?: string | null;
+  description?: string | null | undefined;
 }
 
 /**

@@ -104,12 +104,12 @@ export function defaultColumns(experiments: Iterable<Experiment>): string[] {
 
 export interface RenderTableOptions {
   /** Columns after short_slug, created_at, author and tags, e.g. ["metrics.auc", "parameters.lr"]. Default: every metric and parameter. */
-  columns?: string[];
+  columns?: string[] | undefined;
   /** Only these experiments, in this order (default: all of the project's). */
-  experiments?: readonly Experiment[];
+  experiments?: readonly Experiment[] | undefined;
   /** Shorthand for `style: "ascii"`. */
-  ascii?: boolean;
-  style?: TableStyle;
+  ascii?: boolean | undefined;
+  style?: TableStyle | undefined;
   /** The widest a line may be (a terminal's columns); wider cells are cut with "…". */
   maxWidth?: number | undefined;
   /** Called when cells were cut to fit `maxWidth`. */

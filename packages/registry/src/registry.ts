@@ -29,22 +29,22 @@ export type RepositoryOpenMode = "r" | "w+";
 
 export interface RegistryOptions<R = unknown> {
   /** Opens project locations (registered ones and path-style dependency references). */
-  openProject?: ProjectOpener;
+  openProject?: ProjectOpener | undefined;
   /** Opens repository locations. */
-  openRepository?: RepositoryOpener<R>;
+  openRepository?: RepositoryOpener<R> | undefined;
   /** The folder relative locations are resolved against (default: the working directory). */
-  baseDir?: string;
+  baseDir?: string | undefined;
   /**
    * After trying a relative dependency path against the downstream project, try it against this
    * folder, as Python lazyscribe does with its working directory (default: `process.cwd()`;
    * `false` turns the fallback off).
    */
-  cwd?: string | false;
+  cwd?: string | false | undefined;
 }
 
 export interface AddOptions {
   /** Storage options for a location (region, endpoint, ...); credentials are refused. */
-  storage?: Record<string, string | number | boolean>;
+  storage?: Record<string, string | number | boolean> | undefined;
 }
 
 interface Entry<T> {

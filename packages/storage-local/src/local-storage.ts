@@ -20,13 +20,13 @@ import lockfile from "proper-lockfile";
 
 export interface LocalStorageOptions {
   /** A lock older than this (ms) is taken to belong to a crashed process and is broken. Default 10 000. */
-  staleLockMs?: number;
+  staleLockMs?: number | undefined;
   /**
    * When to fsync a written file and its folder before returning: "durable" (default) for writes
    * the caller marks durable (index commits), "all" for every write, "none" never. Renames are
    * atomic whatever this says; fsync is about surviving a power cut, not a killed process.
    */
-  fsync?: "durable" | "all" | "none";
+  fsync?: "durable" | "all" | "none" | undefined;
 }
 
 const TEMP_SUFFIX = ".lbtmp";
