@@ -5,9 +5,10 @@ import * as umbrella from "../src/index.js";
 
 describe("the umbrella's re-exports of @labbook/core", () => {
   it("names every value core exports, the same object each", () => {
-    const missing = Object.keys(core).filter((name) => !(name in umbrella));
-    expect(missing).toEqual([]);
-    for (const name of Object.keys(core)) expect(umbrella[name as keyof typeof umbrella], name).toBe(core[name as keyof typeof core]);
+    const passedOn = new Map(Object.entries(umbrella));
+    const different = Object.entries(core).filter(([name, value]) => passedOn.get(name) !== value);
+    expect(different.map(([name]) => name)).toEqual([]);
+    expect(Object.keys(core).length).toBeGreaterThan(50);
   });
 
   it("passes on none of core's internal plumbing", () => {
