@@ -33,6 +33,20 @@ describe("logArtifact options", () => {
     expect(project.size).toBe(0);
   });
 
+  it("are named fields in the types too (core's typecheck covers this file: an unused @ts-expect-error fails it)", async () => {
+    const project = await open();
+    const error = await project
+      .log("train", (e) => {
+        // @ts-expect-error a misspelt option does not compile
+        e.logArtifact("model", 1, { handler: "json", overwirte: true });
+      })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "ARTIFACT_LOG" });
+    // @ts-expect-error writer options go in writerOptions
+    const loose: LogArtifactOptions = { handler: "json", indent: 2 };
+    expect(loose.handler).toBe("json");
+  });
+
   it("refuses writerOptions that are not an object", async () => {
     const project = await open();
     for (const writerOptions of [2, "indent", [2], null]) {
