@@ -3,7 +3,8 @@
  * SIGKILL. Like scenarios.ts, each returns figures and decides nothing itself.
  */
 import { rm } from "node:fs/promises";
-import { Project, parsePyJson, projectFileSchema, validateFile } from "../packages/core/src/index.js";
+import { Project, parsePyJson, projectFileSchema } from "../packages/core/src/index.js";
+import { validateFile } from "../packages/core/src/internal.js";
 import { LocalStorage } from "../packages/storage-local/src/index.js";
 import { checkStored, exited, startWorker, tally } from "./common.js";
 import type { LossWorkerArgs } from "./loss-worker.js";

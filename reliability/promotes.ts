@@ -5,7 +5,8 @@
  * with a version must find it in the index.
  */
 import { createHash } from "node:crypto";
-import { joinKey, Project, parsePyJson, repositoryFileSchema, validateFile } from "../packages/core/src/index.js";
+import { joinKey, Project, parsePyJson, repositoryFileSchema } from "../packages/core/src/index.js";
+import { validateFile } from "../packages/core/src/internal.js";
 import { exited, openStorage, type StorageSpec, startWorker } from "./common.js";
 import type { PromoteReply, PromoteWorkerArgs } from "./promote-worker.js";
 

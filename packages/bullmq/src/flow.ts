@@ -130,7 +130,7 @@ export async function collectFlow(job: Job, options: LabbookProcessorOptions): P
   const done = findRun(project, run.id);
   const own =
     done !== undefined
-      ? serializeExperiment(run.id, done.record)
+      ? serializeExperiment(run.id, done.toRecord())
       : await logRun(project, { ...run, tags: [`bullmq-queue:${job.queueName}`, `bullmq-job:${job.id}`, "labbook-flow"] }, {}, async (exp) => {
           exp.logParameter("children", spec.children);
           if (spec.best) exp.logParameter("best_metric", spec.best.metric);

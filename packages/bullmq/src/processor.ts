@@ -144,7 +144,7 @@ export function labbookProcessor<R = unknown>(
     const stored = job.attemptsStarted > 1 || job.attemptsMade > 0 ? findRun(await options.project(), run.id) : undefined;
     if (stored) {
       // An earlier attempt stored it and then lost touch with Redis before the job completed.
-      return { run: run.id, slug: stored.slug, value: null, stored: true, ...(child ? { experiment: serializeExperiment(run.id, stored.record) } : {}) };
+      return { run: run.id, slug: stored.slug, value: null, stored: true, ...(child ? { experiment: serializeExperiment(run.id, stored.toRecord()) } : {}) };
     }
     let value: R | undefined;
     const serialized = await logRun(await logger(), run, parameters, async (experiment) => {

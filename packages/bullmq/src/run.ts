@@ -7,9 +7,10 @@ import {
   LabbookError,
   type Project,
   parsePyJson,
+  type ReadonlyExperimentRecord,
   stringifyPyJson,
-  validateFile,
 } from "@labbook/core";
+import { validateFile } from "@labbook/core/internal";
 
 /**
  * The engine-neutral part: a run is one experiment executed by some worker (a BullMQ job, a
@@ -100,7 +101,7 @@ export async function logRun(
 }
 
 /** Wrap a record (for example a stored one) as a serialised experiment. */
-export function serializeExperiment(run: string, record: ExperimentRecord): SerializedExperiment {
+export function serializeExperiment(run: string, record: ReadonlyExperimentRecord): SerializedExperiment {
   return { labbook_serialized_experiment: 1, run, slug: record.slug, record: stringifyPyJson(record, { sortKeys: true }) };
 }
 

@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { forEachLimit, formatDate, type Storage } from "@labbook/core";
+import { formatDate, type Storage } from "@labbook/core";
+import { forEachLimit } from "@labbook/core/internal";
 import { LocalStorage } from "@labbook/storage-local";
 import { S3Storage } from "@labbook/storage-s3";
 import { motoStorageOptions, type RedisServer, startMoto, startRedis } from "@labbook-internal/testing";

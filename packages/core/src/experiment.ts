@@ -4,6 +4,7 @@ import { formatDependency, type ReferencingProject, referenceTo } from "./depend
 import { LabbookError } from "./errors.js";
 import { checkStep, type LogMetricOptions, MetricHistory, type MetricHistoryFile, type MetricPoint } from "./metric-history.js";
 import { cloneJson } from "./pyjson.js";
+import type { ReadonlyExperimentRecord } from "./readonly.js";
 import type { ArtifactEntry, ExperimentRecord, TestRecord } from "./schemas.js";
 import { slugify } from "./slug.js";
 import { joinKey } from "./storage.js";
@@ -30,16 +31,16 @@ export interface ExperimentContext extends ArtifactContext {
 
 export interface AddDependencyOptions {
   /** Record this registry key (or project path) instead of the one labbook works out. */
-  key?: string;
+  key?: string | undefined;
 }
 
 export interface TagOptions {
   /** Replace the tags instead of adding to them. */
-  overwrite?: boolean;
+  overwrite?: boolean | undefined;
 }
 
 export interface LogTestOptions {
-  description?: string | null;
+  description?: string | null | undefined;
 }
 
 /**
@@ -64,7 +65,13 @@ export class Experiment {
   #context: ExperimentContext;
   #history: MetricHistory | undefined;
 
-  /** @internal Use project.log() to create experiments. */
+  /**
+   * Not callable: create experiments with `project.log()`. (The real signature is internal and
+   * stripped from the published types; without this one they would show a public no-argument constructor.)
+   */
+  constructor(useProjectLog: never, context: never, options: never);
+  /** @internal */
+  constructor(record: ExperimentRecord, context: ExperimentContext, options: { frozen: boolean; dirty: boolean });
   constructor(record: ExperimentRecord, context: ExperimentContext, options: { frozen: boolean; dirty: boolean }) {
     this.record = record;
     this.#context = context;
@@ -382,8 +389,21 @@ export class Experiment {
     return project.dependenciesOf(this);
   }
 
-  /** Plain data for tables and exports. */
-  toJSON(): ExperimentRecord {
+  /**
+   * The stored record as it is now (lazyscribe's field names), read-only: for tables, filters and
+   * exports. It is the live record, not a copy; change the experiment through its methods.
+   */
+  toRecord(): ReadonlyExperimentRecord {
     return this.record;
   }
+
+  /** Plain data for tables and exports (the same record as toRecord). */
+  toJSON(): ReadonlyExperimentRecord {
+    return this.record;
+  }
+}
+
+/** The artifacts of `experiment` (without its tests'), for labbook's own packages through `@labbook/core/internal`. */
+export function experimentArtifacts(experiment: Experiment): ArtifactCollection {
+  return experiment.artifactSet;
 }

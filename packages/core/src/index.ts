@@ -1,40 +1,16 @@
 export { defaultHandlers } from "./artifacts/builtins.js";
 export { bytesHandler } from "./artifacts/bytes.js";
-export {
-  ArtifactCollection,
-  type ArtifactContext,
-  type ArtifactSlot,
-  createSlot,
-  defaultFname,
-  type LogArtifactOptions,
-  numberedFname,
-  readSlotBytes,
-  readSlotStream,
-  writeSlot,
-} from "./artifacts/collection.js";
+export type { LogArtifactOptions } from "./artifacts/collection.js";
 export { type CsvRow, csvHandler } from "./artifacts/csv.js";
 export { type ArtifactHandler, type ArtifactSource, HandlerRegistry } from "./artifacts/handler.js";
 export { jsonHandler } from "./artifacts/json.js";
 export { textHandler } from "./artifacts/text.js";
 export { yamlHandler } from "./artifacts/yaml.js";
-export { type CommitIndexOptions, commitIndex } from "./commit.js";
 export { canonicalDate, formatCompact, formatDate, parseDate, toDate, utcNow } from "./dates.js";
-export { type DefaultsContext, fillArtifactDefaults, fillExperimentDefaults } from "./defaults.js";
-export {
-  type DependencyReference,
-  formatDependency,
-  parseDependency,
-  type ReferencedExperiment,
-  type ReferencingProject,
-  referenceTo,
-  relativeKey,
-  resolveRelativeKey,
-} from "./dependency.js";
+export { type DependencyReference, formatDependency, parseDependency, type ReferencedExperiment, type ReferencingProject } from "./dependency.js";
 export { ERROR_CODES, isLabbookError, LabbookError, type LabbookErrorCode, type LabbookErrorOptions } from "./errors.js";
-export { type AddDependencyOptions, Experiment, type ExperimentContext, type ExperimentOwner, type LogTestOptions, type TagOptions } from "./experiment.js";
-export { decodeIndexText } from "./index-text.js";
+export { type AddDependencyOptions, Experiment, type ExperimentOwner, type LogTestOptions, type TagOptions } from "./experiment.js";
 export { MemoryStorage } from "./memory-storage.js";
-export { mergeExperimentRecords } from "./merge.js";
 export {
   type LogMetricOptions,
   METRIC_HISTORY_ARTIFACT,
@@ -43,7 +19,6 @@ export {
   type MetricSeries,
   metricHistoryFileSchema,
 } from "./metric-history.js";
-export { forEachLimit } from "./parallel.js";
 export {
   type AppendRecordOptions,
   DEFAULT_MAX_INDEX_BYTES,
@@ -56,7 +31,8 @@ export {
   type ProjectOptions,
   type SaveResult,
 } from "./project.js";
-export { cloneJson, type JsonValue, MAX_JSON_DEPTH, markFloat, parsePyJson, pyFloatRepr, type StringifyOptions, stringifyPyJson } from "./pyjson.js";
+export { type JsonValue, MAX_JSON_DEPTH, markFloat, parsePyJson, pyFloatRepr, type StringifyOptions, stringifyPyJson } from "./pyjson.js";
+export type { DeepReadonly, ReadonlyExperimentRecord, ReadonlyTestRecord } from "./readonly.js";
 export {
   type ArtifactEntry,
   artifactEntrySchema,
@@ -95,4 +71,3 @@ export {
   type WriteResult,
 } from "./storage.js";
 export { Test } from "./test-record.js";
-export { validateFile } from "./validate.js";

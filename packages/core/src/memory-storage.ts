@@ -29,7 +29,7 @@ export class MemoryStorage implements Storage {
   private counter = 0;
   private readonly locks = new Map<string, Promise<void>>();
 
-  constructor(options: { store?: Map<string, Entry> } = {}) {
+  constructor(options: { store?: Map<string, Entry> | undefined } = {}) {
     this.objects = options.store ?? new Map();
   }
 

@@ -29,26 +29,26 @@ export interface ProjectOptions {
   /** Where the bytes live. The umbrella's `openProject` picks one from the location for you. */
   storage: Storage;
   /** "r" read-only, "a" append (default), "w" start empty, "w+" edit everything. */
-  mode?: ProjectMode;
+  mode?: ProjectMode | undefined;
   /** Who logs; defaults to the OS user name, as lazyscribe does. */
-  author?: string;
+  author?: string | undefined;
   /** Artifact handlers; defaults to the built-ins. */
-  handlers?: HandlerRegistry;
+  handlers?: HandlerRegistry | undefined;
   /** Time source for created_at/last_updated (default: now, whole seconds). For reproducible files and tests. */
-  clock?: () => Date;
+  clock?: (() => Date) | undefined;
   /** How many times save() re-reads and retries when another writer got in first (default 8). */
-  maxRetries?: number;
+  maxRetries?: number | undefined;
   /**
    * The largest project file (bytes) that is read or written (default 256 MiB). A bigger file is
    * refused with INVALID_FORMAT before it is read, and a save that would write one fails with
    * SAVE_FAILED, instead of running out of memory: JavaScript strings stop at about 512 MiB.
    */
-  maxIndexBytes?: number;
+  maxIndexBytes?: number | undefined;
   /**
    * Where dependencies on other projects are looked up (a `Registry` from @labbook/registry).
    * Without one, only path references inside this project's storage resolve.
    */
-  registry?: DependencyResolver;
+  registry?: DependencyResolver | undefined;
 }
 
 /**

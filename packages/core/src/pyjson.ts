@@ -430,11 +430,11 @@ function fileOrder(o: object): string[] {
 
 export interface StringifyOptions {
   /** Spaces per level; lazyscribe's index files use 4. Omit for a compact `json.dump` layout. */
-  indent?: number;
+  indent?: number | undefined;
   /** Sort keys at every level (lazyscribe's index files do). */
-  sortKeys?: boolean;
+  sortKeys?: boolean | undefined;
   /** Write as if nested this many levels deep (for one element of a larger indented document). */
-  level?: number;
+  level?: number | undefined;
 }
 
 /**

@@ -27,23 +27,23 @@ export interface Progress {
 
 export interface WriteOptions {
   /** `"*"`: create only; fails with CONFLICT if the key exists. */
-  readonly ifNoneMatch?: "*";
+  readonly ifNoneMatch?: "*" | undefined;
   /** Replace only if the stored version is still this one; CONFLICT otherwise (or if missing). */
-  readonly ifMatch?: string;
-  readonly contentType?: string;
-  readonly onProgress?: (progress: Progress) => void;
+  readonly ifMatch?: string | undefined;
+  readonly contentType?: string | undefined;
+  readonly onProgress?: ((progress: Progress) => void) | undefined;
   /**
    * Make the object survive a power cut before resolving (local: fsync of the file and its folder).
    * Index commits ask for it; artifact files do not, since their sha256 in the index detects a torn
    * file after a power cut. Adapters whose writes are always durable (S3) ignore it.
    */
-  readonly durable?: boolean;
+  readonly durable?: boolean | undefined;
   /** Total size, when a stream's length is known (for progress and multipart planning). */
-  readonly size?: number;
+  readonly size?: number | undefined;
 }
 
 export interface ReadOptions {
-  readonly onProgress?: (progress: Progress) => void;
+  readonly onProgress?: ((progress: Progress) => void) | undefined;
   /**
    * Refuse (INVALID_FORMAT) an object bigger than this many bytes before reading it, and stop
    * reading if it grows past it. Index reads pass their size limit so no read can grow without bound.

@@ -1,6 +1,7 @@
 import { ArtifactCollection, type ArtifactContext, createSlot, type LogArtifactOptions, splitLogOptions } from "./artifacts/collection.js";
 import { LabbookError } from "./errors.js";
 import { checkStep, type LogMetricOptions, MetricHistory, type MetricHistoryFile, type MetricPoint } from "./metric-history.js";
+import type { ReadonlyTestRecord } from "./readonly.js";
 import type { TestRecord } from "./schemas.js";
 import { slugify } from "./slug.js";
 import { joinKey } from "./storage.js";
@@ -28,7 +29,10 @@ export class Test {
   readonly artifactSet: ArtifactCollection;
   #history: MetricHistory | undefined;
 
+  /** Not callable: create tests with `experiment.logTest()` (see the Experiment constructor for why it is here). */
+  constructor(useLogTest: never, host: never);
   /** @internal */
+  constructor(record: TestRecord, host: TestHost);
   constructor(
     record: TestRecord,
     private readonly host: TestHost,
@@ -51,6 +55,10 @@ export class Test {
   }
   get artifacts(): ReadonlyArray<Readonly<TestRecord["artifacts"][number]>> {
     return this.record.artifacts;
+  }
+  /** The stored record as it is now, read-only (the live record, not a copy). */
+  toRecord(): ReadonlyTestRecord {
+    return this.record;
   }
 
   private touch(what: string): void {

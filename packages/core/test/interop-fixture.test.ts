@@ -88,7 +88,7 @@ async function logMain(project: Project, at: (iso: string) => void, pickled: Uin
     exp.logArtifact(
       "train config",
       { optimizer: "adam", betas: [0.9, 0.999], warmup: { steps: 500, ratio: 1e-5 } },
-      { handler: "json", fname: "configs/train.json", indent: 2 },
+      { handler: "json", fname: "configs/train.json", writerOptions: { indent: 2 } },
     );
     at("2024-01-02T03:06:00");
     await exp.logTest("holdout", { description: "20% held out, stratified" }, (test) => {

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type ExperimentRecord, MemoryStorage, mergeExperimentRecords, Project, parsePyJson, slugify, stringifyPyJson } from "../src/index.js";
+import { type ExperimentRecord, MemoryStorage, Project, parsePyJson, slugify, stringifyPyJson } from "../src/index.js";
+import { mergeExperimentRecords } from "../src/internal.js";
 
 const runs = Number(process.env.LABBOOK_PROPERTY_RUNS ?? 60);
 

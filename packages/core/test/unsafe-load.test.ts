@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type ArtifactEntry, MemoryStorage, Project, readSlotBytes, readSlotStream } from "../src/index.js";
+import { type ArtifactEntry, MemoryStorage, Project } from "../src/index.js";
+import { readSlotBytes, readSlotStream } from "../src/internal.js";
 import { caught, RecordingStorage } from "./helpers.js";
 
 const UNSAFE = ["/etc/passwd", "../other-20240501100000/secret.json", "../../secret.json", "sub/../../secret.json", "C:/secret.json", "a\\..\\..\\secret.json"];

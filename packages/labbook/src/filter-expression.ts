@@ -9,7 +9,7 @@
  * the grammar is ten lines and we want error messages that point at the column.
  */
 
-import type { ExperimentRecord } from "@labbook/core";
+import type { ReadonlyExperimentRecord } from "@labbook/core";
 import { LabbookError } from "@labbook/core";
 
 /** Fields an expression (or `--sort`, `--columns`) may name. `metrics.*` and `parameters.*` take a path. */
@@ -336,7 +336,7 @@ export function parseField(source: string): string[] {
 }
 
 /** The value of a field path in an experiment record (undefined when it is absent). */
-export function fieldValue(record: ExperimentRecord, path: readonly string[]): unknown {
+export function fieldValue(record: ReadonlyExperimentRecord, path: readonly string[]): unknown {
   const head = path[0];
   switch (head) {
     case "artifacts":
@@ -389,7 +389,7 @@ function compare(actual: unknown, op: Comparator, expected: Literal): boolean {
 }
 
 /** Does this experiment record satisfy the parsed expression? */
-export function evaluateFilter(node: FilterNode, record: ExperimentRecord): boolean {
+export function evaluateFilter(node: FilterNode, record: ReadonlyExperimentRecord): boolean {
   switch (node.kind) {
     case "and":
       return evaluateFilter(node.left, record) && evaluateFilter(node.right, record);
@@ -408,7 +408,7 @@ export function evaluateFilter(node: FilterNode, record: ExperimentRecord): bool
  * @example
  * project.filter(compileFilter("metrics.auc > 0.9 and tags has baseline"))
  */
-export function compileFilter(source: string): (experiment: { record: ExperimentRecord }) => boolean {
+export function compileFilter(source: string): (experiment: { toRecord(): ReadonlyExperimentRecord }) => boolean {
   const tree = parseFilter(source);
-  return (experiment) => evaluateFilter(tree, experiment.record);
+  return (experiment) => evaluateFilter(tree, experiment.toRecord());
 }

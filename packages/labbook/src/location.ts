@@ -58,16 +58,16 @@ export interface S3ClientLike {
 
 export interface ResolveOptions {
   /** For s3:// locations: region, endpoint, credentials, client... (the standard AWS chain by default). */
-  s3?: S3LocationOptions;
+  s3?: S3LocationOptions | undefined;
   /** The mode the location will be opened in: a writing mode checks now that S3 honours conditional writes (otherwise the first conditional write does). */
-  mode?: ProjectMode;
+  mode?: ProjectMode | undefined;
 }
 
 export type OpenProjectOptions = Omit<ProjectOptions, "storage"> & {
   /** Use this storage instead of picking one from the location; the location is then a key in it. */
-  storage?: Storage;
+  storage?: Storage | undefined;
   /** For s3:// locations: region, endpoint, credentials, client... (the standard AWS chain by default). */
-  s3?: S3LocationOptions;
+  s3?: S3LocationOptions | undefined;
 };
 
 /**

@@ -5,7 +5,7 @@ import { openRepository } from "./repository.js";
 
 export interface LabbookRegistryOptions extends Omit<RegistryOptions<Repository>, "openProject" | "openRepository"> {
   /** S3 settings for every s3:// entry (credentials belong here or in the AWS environment, never in the registry file); an entry's own storage options win. */
-  s3?: S3LocationOptions;
+  s3?: S3LocationOptions | undefined;
 }
 
 /** The registry's `s3` settings with the entry's own storage options on top, for s3:// locations. */

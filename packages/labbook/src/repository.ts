@@ -4,9 +4,9 @@ import { resolveLocation, type S3LocationOptions } from "./location.js";
 
 export type OpenRepositoryOptions = Omit<RepositoryOptions, "storage"> & {
   /** Use this storage instead of picking one from the location; the location is then a key in it. */
-  storage?: Storage;
+  storage?: Storage | undefined;
   /** For s3:// locations: region, endpoint, credentials, client... (the standard AWS chain by default). */
-  s3?: S3LocationOptions;
+  s3?: S3LocationOptions | undefined;
 };
 
 /**

@@ -114,20 +114,20 @@ export function defaultColumns(experiments: Iterable<Experiment>): string[] {
   const metrics = new Set<string>();
   const parameters = new Set<string>();
   for (const e of experiments) {
-    for (const k of Object.keys(e.record.metrics)) metrics.add(k);
-    for (const k of Object.keys(e.record.parameters)) parameters.add(k);
+    for (const k of Object.keys(e.toRecord().metrics)) metrics.add(k);
+    for (const k of Object.keys(e.toRecord().parameters)) parameters.add(k);
   }
   return [...[...metrics].sort().map((k) => `metrics.${k}`), ...[...parameters].sort().map((k) => `parameters.${k}`)];
 }
 
 export interface RenderTableOptions {
   /** Columns after short_slug, created_at, author and tags, e.g. ["metrics.auc", "parameters.lr"]. Default: every metric and parameter. */
-  columns?: string[];
+  columns?: string[] | undefined;
   /** Only these experiments, in this order (default: all of the project's). */
-  experiments?: readonly Experiment[];
+  experiments?: readonly Experiment[] | undefined;
   /** Shorthand for `style: "ascii"`. */
-  ascii?: boolean;
-  style?: TableStyle;
+  ascii?: boolean | undefined;
+  style?: TableStyle | undefined;
   /** The widest a line may be (a terminal's columns); wider cells are cut with "…". */
   maxWidth?: number | undefined;
   /** Called when cells were cut to fit `maxWidth`. */
@@ -145,7 +145,7 @@ export function renderTable(project: Project, options: RenderTableOptions = {}):
   // Default columns are split at the first dot only, so names with spaces or dots still work.
   const paths = head.map((h) => (options.columns || !h.includes(".") ? parseField(h) : [h.slice(0, h.indexOf(".")), h.slice(h.indexOf(".") + 1)]));
   const rows = experiments.map((e) => {
-    const record = e.record;
+    const record = e.toRecord();
     return paths.map((p) => formatCell(fieldValue(record, p)));
   });
   return renderGrid(head, rows, { style: options.style ?? (options.ascii ? "ascii" : "box"), maxWidth: options.maxWidth, onTruncated: options.onTruncated });

@@ -126,7 +126,7 @@ async function writeWithLabbook(dir: string): Promise<void> {
     // Same storage: recorded relative to the project folder, as Python resolves it from its cwd.
     expect(exp.addDependency(source)).toBe(`upstream.json|${source.slug}`);
     exp.logArtifact("report", { rows: [1, 2.5, null], label: "résumé ☕", nan: Number.NaN }, { handler: "json" });
-    exp.logArtifact("nested file", { deep: { er: [1] } }, { handler: "json", fname: "a/b/c.json", indent: 4 });
+    exp.logArtifact("nested file", { deep: { er: [1] } }, { handler: "json", fname: "a/b/c.json", writerOptions: { indent: 4 } });
     now = new Date("2025-06-02T11:06:00Z");
     await exp.logTest("population α", { description: "greek ✓" }, (test) => {
       test.logMetric("auc", 0.5);

@@ -402,7 +402,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
         experiment: String(e.parameters.pipeline ?? e.name),
         runNumber: Number(e.parameters.run_number),
         status: String(e.parameters.status),
-        createdAt: e.record.created_at,
+        createdAt: e.toRecord().created_at,
         durationS: typeof e.parameters.duration_s === "number" ? e.parameters.duration_s : null,
         href: `${String(e.parameters.pipeline ?? e.name)}_${String(e.parameters.run_number)}.html`,
       }));

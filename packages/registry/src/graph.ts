@@ -38,9 +38,9 @@ export interface DependencyGraph {
 
 export interface DependencyGraphOptions {
   /** Resolve through this registry instead of the one the project was opened with. */
-  registry?: DependencyResolver;
+  registry?: DependencyResolver | undefined;
   /** Return the graph with its `cycles` instead of throwing DEPENDENCY_CYCLE. */
-  allowCycles?: boolean;
+  allowCycles?: boolean | undefined;
 }
 
 /** Thrown when projects depend on each other in a cycle; `cycle` lists the project ids, the first repeated at the end. */

@@ -1,16 +1,8 @@
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import path from "node:path";
-import {
-  type DependencyReference,
-  type DependencyResolver,
-  isLabbookError,
-  LabbookError,
-  Project,
-  resolveRelativeKey,
-  type Storage,
-  tooLargeError,
-} from "@labbook/core";
+import { type DependencyReference, type DependencyResolver, isLabbookError, LabbookError, Project, type Storage, tooLargeError } from "@labbook/core";
+import { resolveRelativeKey } from "@labbook/core/internal";
 import { checkStorageOptions, parseRegistryFile, type RegistryEntry, type RegistryFile, type StorageOptions } from "./registry-file.js";
 
 /** What a registry passes when it opens a project location. */
@@ -37,22 +29,22 @@ export type RepositoryOpenMode = "r" | "w+";
 
 export interface RegistryOptions<R = unknown> {
   /** Opens project locations (registered ones and path-style dependency references). */
-  openProject?: ProjectOpener;
+  openProject?: ProjectOpener | undefined;
   /** Opens repository locations. */
-  openRepository?: RepositoryOpener<R>;
+  openRepository?: RepositoryOpener<R> | undefined;
   /** The folder relative locations are resolved against (default: the working directory). */
-  baseDir?: string;
+  baseDir?: string | undefined;
   /**
    * After trying a relative dependency path against the downstream project, try it against this
    * folder, as Python lazyscribe does with its working directory (default: `process.cwd()`;
    * `false` turns the fallback off).
    */
-  cwd?: string | false;
+  cwd?: string | false | undefined;
 }
 
 export interface AddOptions {
   /** Storage options for a location (region, endpoint, ...); credentials are refused. */
-  storage?: Record<string, string | number | boolean>;
+  storage?: Record<string, string | number | boolean> | undefined;
 }
 
 interface Entry<T> {

@@ -1,9 +1,7 @@
 import {
   type ArtifactEntry,
   DEFAULT_MAX_INDEX_BYTES,
-  decodeIndexText,
   dirnameKey,
-  fillArtifactDefaults,
   type HandlerRegistry,
   isLabbookError,
   joinKey,
@@ -15,7 +13,17 @@ import {
   stringifyPyJson,
   type WriteOptions,
 } from "@labbook/core";
-import { catchUpIndex, commitIndex, createUnderFreeName, forEachLimit, validateFile, writeHashed, writeSlot } from "@labbook/core/internal";
+import {
+  catchUpIndex,
+  commitIndex,
+  createUnderFreeName,
+  decodeIndexText,
+  fillArtifactDefaults,
+  forEachLimit,
+  validateFile,
+  writeHashed,
+  writeSlot,
+} from "@labbook/core/internal";
 import { type VersionIndex as Index, resolveVersion, VersionIndex, type VersionQuery } from "./lookup.js";
 import { notNewer, type Slot, sameFile, slotFromEntry } from "./slot.js";
 

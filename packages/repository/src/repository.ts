@@ -14,7 +14,7 @@ import {
   toDate,
   utcNow,
 } from "@labbook/core";
-import { createSlot, readSlotBytes, readSlotStream } from "@labbook/core/internal";
+import { createSlot, experimentArtifacts, readSlotBytes, readSlotStream } from "@labbook/core/internal";
 import { diffVersions } from "./diff.js";
 import { RepositoryIndex } from "./index-file.js";
 import type { VersionQuery, VersionRef } from "./lookup.js";
@@ -347,7 +347,7 @@ export class Repository {
     }
     const { size: _size, sha256: _sha256, ...fields } = source;
     const entry: ArtifactEntry = { ...fields, version };
-    const unsaved = experiment.artifactSet.find(name)?.dirty === true;
+    const unsaved = experimentArtifacts(experiment).find(name)?.dirty === true;
     const slot = pendingSlot(entry, created.getTime(), {
       expiry: entry.expiry === null ? undefined : parseDate(entry.expiry, "expiry").getTime(),
       value: unsaved ? await experiment.loadArtifact(name) : undefined,

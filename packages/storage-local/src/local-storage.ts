@@ -32,13 +32,13 @@ import lockfile from "proper-lockfile";
 
 export interface LocalStorageOptions {
   /** A lock older than this (ms) is taken to belong to a crashed process and is broken. Default 10 000. */
-  staleLockMs?: number;
+  staleLockMs?: number | undefined;
   /**
    * When to fsync a written file and its folder before returning: "durable" (default) for writes
    * the caller marks durable (index commits), "all" for every write, "none" never. Renames are
    * atomic whatever this says; fsync is about surviving a power cut, not a killed process.
    */
-  fsync?: "durable" | "all" | "none";
+  fsync?: "durable" | "all" | "none" | undefined;
   /**
    * In-memory writes up to this many bytes that need no fsync are made with synchronous file calls
    * (default 65 536; 0 turns it off). Each asynchronous call is a round trip through Node's thread
@@ -46,7 +46,7 @@ export interface LocalStorageOptions {
    * holds the event loop only for as long as the disk takes. Set 0 on a network file system, where
    * one call can stall for long.
    */
-  syncWriteBytes?: number;
+  syncWriteBytes?: number | undefined;
 }
 
 const TEMP_SUFFIX = ".lbtmp";

@@ -32,28 +32,28 @@ export interface S3StorageOptions {
   /** The bucket that holds everything. */
   bucket: string;
   /** Key prefix inside the bucket ("" for the bucket root); a trailing "/" is added when missing. */
-  prefix?: string;
+  prefix?: string | undefined;
   /** AWS region; defaults to the standard chain (AWS_REGION, profile), then "us-east-1". */
-  region?: string;
+  region?: string | undefined;
   /** Endpoint of an S3-compatible server, e.g. "http://127.0.0.1:9000". */
-  endpoint?: string;
+  endpoint?: string | undefined;
   /** Address buckets as `<endpoint>/<bucket>` rather than `<bucket>.<endpoint>`; default true when `endpoint` is set. */
-  forcePathStyle?: boolean;
+  forcePathStyle?: boolean | undefined;
   /** Explicit credentials or a provider; the standard AWS chain (env, profile, SSO, instance role) by default. */
-  credentials?: S3ClientConfig["credentials"];
+  credentials?: S3ClientConfig["credentials"] | undefined;
   /** A client you configured yourself; region/endpoint/credentials above are then ignored. */
-  client?: S3Client;
+  client?: S3Client | undefined;
   /** Multipart part size in bytes (default 8 MiB, at least 5 MiB). Memory used by one upload is about partSize × queueSize. */
-  partSize?: number;
+  partSize?: number | undefined;
   /** Parts uploaded at once (default 2: a 1 GiB upload peaks near 175 MB RSS, 75 of them the SDK itself; raise it for throughput). */
-  queueSize?: number;
+  queueSize?: number | undefined;
   /**
    * Skip the probe and trust this answer about conditional writes. By default the first conditional
    * write (or `probe()`) checks once that the server really honours If-None-Match and If-Match.
    */
-  conditionalWrites?: boolean;
+  conditionalWrites?: boolean | undefined;
   /** How often a write is retried after a 409 ConditionalRequestConflict (default 4). */
-  conflictRetries?: number;
+  conflictRetries?: number | undefined;
   /** Milliseconds to wait for a connection to the endpoint (default 10 000; 0 waits forever). Ignored with `client`. */
   connectionTimeout?: number | undefined;
   /**

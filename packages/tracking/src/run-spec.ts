@@ -111,8 +111,8 @@ export async function runSpecOf(exp: Experiment, projectLocation: string): Promi
     "labbook.slug": exp.slug,
     "labbook.author": exp.author,
     "labbook.project": projectLocation,
-    "labbook.created_at": exp.record.created_at,
-    "labbook.last_updated": exp.record.last_updated,
+    "labbook.created_at": exp.toRecord().created_at,
+    "labbook.last_updated": exp.toRecord().last_updated,
     "mlflow.user": exp.author,
   };
   if (exp.tags.length > 0) tags["labbook.tags"] = exp.tags.join(", ");
@@ -133,7 +133,7 @@ export async function runSpecOf(exp: Experiment, projectLocation: string): Promi
       labbookTags: [],
       artifacts: artifactsOf(test),
       tests: [],
-      fingerprint: fingerprint(test.record, `${projectLocation}\n${key}`),
+      fingerprint: fingerprint(test.toRecord(), `${projectLocation}\n${key}`),
       description: test.description,
     });
   }
@@ -150,7 +150,7 @@ export async function runSpecOf(exp: Experiment, projectLocation: string): Promi
     labbookTags: [...exp.tags],
     artifacts: artifactsOf(exp),
     tests,
-    fingerprint: fingerprint(exp.record, `${projectLocation}\n${exp.slug}`),
+    fingerprint: fingerprint(exp.toRecord(), `${projectLocation}\n${exp.slug}`),
   };
 }
 

@@ -20,12 +20,14 @@ export interface LogArtifactOptions {
   /** Handler alias: "json", "text", "bytes", "yaml", "csv" or one you registered. */
   handler: string;
   /** File name inside the experiment folder (sub-folders allowed). Default `<slug(name)>-<YYYYmmddHHMMSS>.<suffix>`. */
-  fname?: string;
+  fname?: string | undefined;
   /** Replace an artifact of the same name instead of failing with ARTIFACT_LOG. */
-  overwrite?: boolean;
-  /** Anything else is passed to the handler's writer. */
-  [writerOption: string]: unknown;
+  overwrite?: boolean | undefined;
+  /** Passed to the handler's writer, for example `{ indent: 2 }` for json. */
+  writerOptions?: Readonly<Record<string, unknown>> | undefined;
 }
+
+const LOG_OPTION_KEYS: ReadonlySet<string> = new Set(["handler", "fname", "overwrite", "writerOptions"]);
 
 /** Where a stored artifact file is when it is not (yet) in its collection's own folder. */
 export interface ArtifactLocation {
@@ -137,9 +139,23 @@ export function splitLogOptions(options: LogArtifactOptions): {
   overwrite: boolean;
   writerOptions: Record<string, unknown>;
 } {
-  const { handler, fname, overwrite, ...writerOptions } = options;
+  const { handler, fname, overwrite, writerOptions } = options;
   if (typeof handler !== "string") throw new LabbookError("ARTIFACT_LOG", 'logArtifact needs a handler, for example { handler: "json" }.');
-  return { handler, fname, overwrite: overwrite === true, writerOptions };
+  // Callers without types (or with a cast) get the check the types give: a misspelt option is refused, not ignored.
+  const unknown = Object.keys(options).filter((key) => !LOG_OPTION_KEYS.has(key));
+  if (unknown.length > 0) {
+    throw new LabbookError(
+      "ARTIFACT_LOG",
+      `logArtifact does not know the option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")}: it takes handler, fname, overwrite and writerOptions. Options for the handler's writer go in writerOptions, for example { handler: "json", writerOptions: { indent: 2 } }.`,
+    );
+  }
+  if (writerOptions !== undefined && (typeof writerOptions !== "object" || writerOptions === null || Array.isArray(writerOptions))) {
+    throw new LabbookError(
+      "ARTIFACT_LOG",
+      `logArtifact's writerOptions must be an object, not ${Array.isArray(writerOptions) ? "an array" : String(writerOptions)}.`,
+    );
+  }
+  return { handler, fname, overwrite: overwrite === true, writerOptions: { ...writerOptions } };
 }
 
 /** Where an artifact of one experiment is, for copies of it made by a merge. */

@@ -3,7 +3,8 @@ import { type FileHandle, open, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { joinKey, LabbookError, readSlotStream, slugify } from "@labbook/core";
+import { joinKey, LabbookError, slugify } from "@labbook/core";
+import { readSlotStream } from "@labbook/core/internal";
 import { readProject } from "./locations.js";
 import { experimentIn } from "./suggest.js";
 

@@ -21,14 +21,14 @@ function canonical(value: unknown): string {
 export function comparison(experiments: Experiment[]) {
   const rows: { field: string; values: unknown[]; differs: boolean }[] = [];
   for (const section of ["parameters", "metrics"] as const) {
-    const names = [...new Set(experiments.flatMap((e) => Object.keys(e.record[section])))].sort();
+    const names = [...new Set(experiments.flatMap((e) => Object.keys(e.toRecord()[section])))].sort();
     for (const name of names) {
-      const values = experiments.map((e) => (Object.hasOwn(e.record[section], name) ? e.record[section][name] : undefined));
+      const values = experiments.map((e) => (Object.hasOwn(e.toRecord()[section], name) ? e.toRecord()[section][name] : undefined));
       rows.push({ field: `${section}.${name}`, values: values.map((v) => v ?? null), differs: new Set(values.map(canonical)).size > 1 });
     }
   }
   return {
-    experiments: experiments.map((e) => ({ slug: e.slug, short_slug: e.shortSlug, name: e.name, created_at: e.record.created_at })),
+    experiments: experiments.map((e) => ({ slug: e.slug, short_slug: e.shortSlug, name: e.name, created_at: e.toRecord().created_at })),
     rows,
   };
 }

@@ -60,7 +60,7 @@ export function parseSort(spec: string): SortKey[] {
 /** Order experiments by the keys. Absent values always come last; ties keep file order. */
 export function sortExperiments(experiments: Experiment[], keys: SortKey[]): Experiment[] {
   return experiments
-    .map((e, index) => ({ e, index, values: keys.map((k) => fieldValue(e.record, k.path)) }))
+    .map((e, index) => ({ e, index, values: keys.map((k) => fieldValue(e.toRecord(), k.path)) }))
     .sort((x, y) => {
       for (const [i, key] of keys.entries()) {
         const a = x.values[i];
@@ -81,7 +81,7 @@ export function sortExperiments(experiments: Experiment[], keys: SortKey[]): Exp
 
 /** The `--json` shape of one experiment in `labbook ls`. */
 export function experimentSummary(e: Experiment) {
-  const r = e.record;
+  const r = e.toRecord();
   return {
     slug: r.slug,
     short_slug: r.short_slug,

@@ -1,10 +1,10 @@
-import { type ArtifactEntry, type ExperimentRecord, isLabbookError, joinKey, LabbookError, type Project, slugify } from "@labbook/core";
+import { type ArtifactEntry, isLabbookError, joinKey, LabbookError, type Project, type ReadonlyExperimentRecord, slugify } from "@labbook/core";
 import { openProject } from "../open.js";
 import { readProject } from "./locations.js";
 import { print, printJson } from "./output.js";
 
 /** Relative key (inside the project folder) of every file a record names, with its entry and test. */
-function files(record: ExperimentRecord): { rel: string; entry: ArtifactEntry; test: string | undefined }[] {
+function files(record: ReadonlyExperimentRecord): { rel: string; entry: ArtifactEntry; test: string | undefined }[] {
   return [
     ...record.artifacts.map((entry) => ({ rel: joinKey(record.slug, entry.fname), entry, test: undefined })),
     ...record.tests.flatMap((t) => t.artifacts.map((entry) => ({ rel: joinKey(record.slug, slugify(t.name), entry.fname), entry, test: t.name }))),
@@ -20,7 +20,7 @@ function sourcesOf(projects: Project[], slug: string, entry: ArtifactEntry, test
   return projects.filter((p) => {
     const e = p.find(slug);
     if (!e || e.slug !== slug) return false;
-    const entries = test === undefined ? e.record.artifacts : (e.record.tests.find((t) => t.name === test)?.artifacts ?? []);
+    const entries = test === undefined ? e.toRecord().artifacts : (e.toRecord().tests.find((t) => t.name === test)?.artifacts ?? []);
     return entries.some((x) => sameEntry(x, entry));
   });
 }
@@ -47,7 +47,7 @@ export async function merge(sources: string[], into: string, options: { json?: b
   // Every file the merged index will name must exist somewhere before anything is written.
   let copied = 0;
   for (const e of merged.experiments) {
-    for (const { rel, entry, test } of files(e.record)) {
+    for (const { rel, entry, test } of files(e.toRecord())) {
       const destKey = joinKey(target.dir, rel);
       const candidates = sourcesOf(all, e.slug, entry, test);
       // Already in place (the target's own file, or merging into one of the sources).

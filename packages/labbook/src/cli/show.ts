@@ -25,7 +25,7 @@ type ArtifactInfo = Awaited<ReturnType<typeof artifactInfo>>;
 
 /** The `--json` shape of `labbook show`. */
 export async function experimentDetails(project: Project, e: Experiment) {
-  const r = e.record;
+  const r = e.toRecord();
   const folder = e.folder;
   return {
     slug: r.slug,

@@ -12,10 +12,9 @@ import {
   METRIC_HISTORY_ARTIFACT,
   type Project,
   parseDependency,
-  readSlotBytes,
-  readSlotStream,
   slugify,
 } from "@labbook/core";
+import { readSlotBytes, readSlotStream } from "@labbook/core/internal";
 import type { Release, Repository } from "@labbook/repository";
 import { compileFilter } from "../filter-expression.js";
 import type { Source } from "./sources.js";
@@ -58,7 +57,7 @@ export function flattenParameters(parameters: Record<string, unknown>, prefix = 
 }
 
 function row(e: Experiment): ExperimentRow {
-  const r = e.record;
+  const r = e.toRecord();
   return {
     slug: r.slug,
     short_slug: r.short_slug,
@@ -66,7 +65,7 @@ function row(e: Experiment): ExperimentRow {
     author: r.author,
     created_at: r.created_at,
     last_updated: r.last_updated,
-    tags: r.tags,
+    tags: [...r.tags],
     metrics: r.metrics,
     parameters: flattenParameters(r.parameters),
     tests: r.tests.length,
@@ -103,10 +102,10 @@ export function experimentArtifact(
   name: string,
   options: { test?: string | undefined; version?: string | undefined },
 ): ArtifactTarget {
-  let entries: readonly ArtifactEntry[] = experiment.record.artifacts;
+  let entries: readonly ArtifactEntry[] = experiment.toRecord().artifacts;
   let folder = joinKey(project.dir, experiment.slug);
   if (options.test !== undefined) {
-    const test = experiment.record.tests.find((t) => t.name === options.test);
+    const test = experiment.toRecord().tests.find((t) => t.name === options.test);
     if (!test) throw new LabbookError("NOT_FOUND", `Experiment "${experiment.slug}" has no test "${options.test}".`, { path: experiment.location });
     entries = test.artifacts;
     folder = joinKey(folder, slugify(test.name));
@@ -149,7 +148,7 @@ export interface DependencyView {
 }
 
 function describeDependencies(experiment: Experiment, projects: ReadonlyMap<string, Source<Project>>, self: Source<Project>): DependencyView[] {
-  return experiment.record.dependencies.map((raw) => {
+  return experiment.toRecord().dependencies.map((raw) => {
     let ref: { key: string; slug: string };
     try {
       ref = parseDependency(raw);
@@ -172,7 +171,7 @@ export interface ArtifactView extends ArtifactEntry {
 /** Everything the experiment page shows. */
 export function experimentDetail(source: Source<Project>, slug: string, projects: ReadonlyMap<string, Source<Project>>) {
   const experiment = findExperiment(source.value, slug);
-  const record = experiment.record;
+  const record = experiment.toRecord();
   const artifacts: ArtifactView[] = [
     ...record.artifacts.map((a) => ({ ...a, test: null })),
     ...record.tests.flatMap((t) => t.artifacts.map((a) => ({ ...a, test: t.name }))),
@@ -194,7 +193,7 @@ export interface MetricSeries {
 
 /** The metric-history artifact of an experiment, or undefined when it has none (or it is not one). */
 export async function metricHistory(project: Project, experiment: Experiment): Promise<Record<string, MetricSeries> | undefined> {
-  if (!experiment.record.artifacts.some((a) => a.name === METRIC_HISTORY_ARTIFACT)) return undefined;
+  if (!experiment.toRecord().artifacts.some((a) => a.name === METRIC_HISTORY_ARTIFACT)) return undefined;
   const target = experimentArtifact(project, experiment, METRIC_HISTORY_ARTIFACT, {});
   if ((target.entry.size ?? 0) > MAX_HISTORY_BYTES) return undefined;
   const bytes = await readSlotBytes(project.storage, target.entry, target.key);
@@ -226,7 +225,7 @@ export async function compareExperiments(source: Source<Project>, slugs: string[
     const series = await metricHistory(project, e);
     if (series) history[e.slug] = series;
   }
-  return { generation: source.generation, experiments: experiments.map((e) => e.record), history };
+  return { generation: source.generation, experiments: experiments.map((e) => e.toRecord()), history };
 }
 
 /** Names, every version with expiry, and releases, for the repository page. */

@@ -132,7 +132,7 @@ async function upstreamSources(main: Source, registry: RegistryEntries, s3: S3Lo
   const project = main.value as Project;
   const keys = new Set<string>();
   for (const e of project.experiments) {
-    for (const raw of e.record.dependencies) {
+    for (const raw of e.toRecord().dependencies) {
       const bar = raw.lastIndexOf("|");
       if (bar > 0) keys.add(raw.slice(0, bar));
     }

@@ -1,4 +1,5 @@
-import { type Experiment, forEachLimit, LabbookError, type Project } from "@labbook/core";
+import { type Experiment, LabbookError, type Project } from "@labbook/core";
+import { forEachLimit } from "@labbook/core/internal";
 import type { ExportOptions, ExportSummary, RunResult } from "../export-types.js";
 import { assertKeyLengths, type RunSpec, runSpecOf } from "../run-spec.js";
 import { MLFLOW_LIMITS, MlflowClient, type MlflowKeyValue, type MlflowMetric, type MlflowOptions, type MlflowRun } from "./client.js";

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { type Experiment, forEachLimit, type Project, slugify, stringifyPyJson } from "@labbook/core";
+import { type Experiment, type Project, slugify, stringifyPyJson } from "@labbook/core";
+import { forEachLimit } from "@labbook/core/internal";
 import type { ExportOptions, ExportSummary, RunResult } from "../export-types.js";
 import { type ArtifactSpec, assertKeyLengths, type RunSpec, runSpecOf, type SeriesSpec } from "../run-spec.js";
 import { WandbClient, type WandbFile, type WandbOptions } from "./client.js";
