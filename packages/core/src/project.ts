@@ -162,6 +162,10 @@ export class Project implements Iterable<Experiment> {
   #lost: string[] = [];
   // Experiments appended with a once tag: dropped by a save that finds the tag already stored.
   readonly #once = new WeakMap<Experiment, string>();
+  // Experiments this project's index may lack although they are unchanged (copies merged in from other
+  // projects, experiments appended from another project): save() writes while there are any, even
+  // after a save that gave up, and a catch-up that does not find them does not report them lost.
+  readonly #pending = new Set<Experiment>();
 
   private constructor(location: string, options: ProjectOptions) {
     const mode = options.mode ?? "a";
@@ -328,6 +332,7 @@ export class Project implements Iterable<Experiment> {
   append(experiment: Experiment): void {
     this.#assertWritable("append an experiment");
     this.#experiments.push(experiment);
+    if (experiment.owner !== this) this.#pending.add(experiment);
     this.#index = undefined;
   }
 
@@ -401,6 +406,7 @@ export class Project implements Iterable<Experiment> {
       for (const [key, list] of own) bySlug.set(key, [...(bySlug.get(key) ?? []), list]);
     }
     const result: Experiment[] = [];
+    const stored = new Set(this.#experiments.filter((e) => e.committed && !this.#pending.has(e)));
     for (const key of [...bySlug.keys()].sort()) {
       for (const copies of groupCopies(bySlug.get(key) ?? [], (e) => e.record)) {
         const record = mergeAllRecords(copies.map((e) => e.record));
@@ -410,7 +416,11 @@ export class Project implements Iterable<Experiment> {
         // A copy that won whole keeps its state (saving does not make the saver its last_updated_by);
         // a mixed record is a change. Stored copies of the slug are merged with it, never duplicated.
         const copy = Experiment.copyOf(record, merged.#context, origins, whole?.dirty ?? true);
+        // Committed copies (of any project) are matched to a stored record of the slug on catch-up, so
+        // two merges of one source do not store it twice. Only a copy of one of the target's own
+        // stored experiments is known to be in the target's index; the others are written by save().
         copy.committed = copies.some((e) => e.committed);
+        if (!copies.some((e) => stored.has(e))) merged.#pending.add(copy);
         result.push(copy);
       }
     }
@@ -530,7 +540,7 @@ export class Project implements Iterable<Experiment> {
     this.#assertWritable("save");
     // Merged-in files are copied only by the experiment's own project (one appended from elsewhere keeps its location).
     const changed = this.#experiments.filter((e) => e.dirty || e.hasDirtyArtifacts(e.owner === this));
-    if (changed.length === 0 && this.#version !== undefined) return { lost: [] };
+    if (changed.length === 0 && this.#pending.size === 0 && this.#version !== undefined) return { lost: [] };
     // Check every changed experiment serialises before anything is written.
     for (const e of changed) {
       try {
@@ -558,6 +568,7 @@ export class Project implements Iterable<Experiment> {
     this.#lost = [];
     await this.#commitIndex();
     for (const e of changed) e.markClean();
+    this.#pending.clear();
     const lost = [...new Set(this.#lost)];
     if (lost.length > 0) {
       process.emitWarning(
@@ -642,7 +653,7 @@ export class Project implements Iterable<Experiment> {
     };
     const added = this.#experiments.filter((e) => !placed.has(e) && !storedOnce(e));
     // Committed experiments missing from the index were removed by a writer that does not merge; they are written back.
-    for (const e of added) if (e.committed) this.#lost.push(e.slug);
+    for (const e of added) if (e.committed && !this.#pending.has(e)) this.#lost.push(e.slug);
     this.#experiments = added.length > 0 ? sortByCreated([...result, ...added]) : result;
     this.#version = stored.version;
     this.#index = undefined;
