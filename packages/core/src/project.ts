@@ -162,10 +162,13 @@ export class Project implements Iterable<Experiment> {
   #lost: string[] = [];
   // Experiments appended with a once tag: dropped by a save that finds the tag already stored.
   readonly #once = new WeakMap<Experiment, string>();
-  // Experiments this project's index may lack although they are unchanged (copies merged in from other
-  // projects, experiments appended from another project): save() writes while there are any, even
-  // after a save that gave up, and a catch-up that does not find them does not report them lost.
+  // Experiments whose text this project's index may lack although they are not dirty (copies merged in
+  // from other projects, experiments appended from another project): save() writes while there are
+  // any, also when called again after a save that gave up.
   readonly #pending = new Set<Experiment>();
+  // Of those, the ones that were never in this project's index: a catch-up that does not find them
+  // does not report them lost.
+  readonly #unseen = new Set<Experiment>();
 
   private constructor(location: string, options: ProjectOptions) {
     const mode = options.mode ?? "a";
@@ -332,7 +335,10 @@ export class Project implements Iterable<Experiment> {
   append(experiment: Experiment): void {
     this.#assertWritable("append an experiment");
     this.#experiments.push(experiment);
-    if (experiment.owner !== this) this.#pending.add(experiment);
+    if (experiment.owner !== this) {
+      this.#pending.add(experiment);
+      this.#unseen.add(experiment);
+    }
     this.#index = undefined;
   }
 
@@ -407,6 +413,7 @@ export class Project implements Iterable<Experiment> {
     }
     const result: Experiment[] = [];
     const stored = new Set(this.#experiments.filter((e) => e.committed && !this.#pending.has(e)));
+    const seen = new Set(this.#experiments.filter((e) => e.committed && !this.#unseen.has(e)));
     for (const key of [...bySlug.keys()].sort()) {
       for (const copies of groupCopies(bySlug.get(key) ?? [], (e) => e.record)) {
         const record = mergeAllRecords(copies.map((e) => e.record));
@@ -417,10 +424,11 @@ export class Project implements Iterable<Experiment> {
         // a mixed record is a change. Stored copies of the slug are merged with it, never duplicated.
         const copy = Experiment.copyOf(record, merged.#context, origins, whole?.dirty ?? true);
         // Committed copies (of any project) are matched to a stored record of the slug on catch-up, so
-        // two merges of one source do not store it twice. Only a copy of one of the target's own
-        // stored experiments is known to be in the target's index; the others are written by save().
+        // two merges of one source do not store it twice. Only a copy whose record is one of the
+        // target's own stored experiments is known to be in the target's index; save() writes the others.
         copy.committed = copies.some((e) => e.committed);
-        if (!copies.some((e) => stored.has(e))) merged.#pending.add(copy);
+        if (!copies.some((e) => stored.has(e) && e.record === record)) merged.#pending.add(copy);
+        if (!copies.some((e) => seen.has(e))) merged.#unseen.add(copy);
         result.push(copy);
       }
     }
@@ -569,6 +577,7 @@ export class Project implements Iterable<Experiment> {
     await this.#commitIndex();
     for (const e of changed) e.markClean();
     this.#pending.clear();
+    this.#unseen.clear();
     const lost = [...new Set(this.#lost)];
     if (lost.length > 0) {
       process.emitWarning(
@@ -653,7 +662,7 @@ export class Project implements Iterable<Experiment> {
     };
     const added = this.#experiments.filter((e) => !placed.has(e) && !storedOnce(e));
     // Committed experiments missing from the index were removed by a writer that does not merge; they are written back.
-    for (const e of added) if (e.committed && !this.#pending.has(e)) this.#lost.push(e.slug);
+    for (const e of added) if (e.committed && !this.#unseen.has(e)) this.#lost.push(e.slug);
     this.#experiments = added.length > 0 ? sortByCreated([...result, ...added]) : result;
     this.#version = stored.version;
     this.#index = undefined;

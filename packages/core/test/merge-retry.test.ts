@@ -62,6 +62,23 @@ describe("a merge whose save gave up (CONFLICT) and is saved again", () => {
     expect(await reopened.get(reopened.experiments.find((e) => e.name === "s1")?.slug ?? "").loadArtifact("summary")).toEqual({ name: "s1" });
   });
 
+  it("commits a newer copy of one of the target's own experiments on the retry", async () => {
+    const { storage, arm } = withRival();
+    const target = await project(storage, "t", ["t0"], "2024-01-01T00:00:00Z");
+    // The source holds t0 too, edited later there (same slug and author, later last_updated).
+    const elsewhere = new MemoryStorage();
+    for await (const info of storage.list("")) await elsewhere.write(info.key, await storage.read(info.key));
+    const source = await Project.open(INDEX, { storage: elsewhere, mode: "w+", author: "t", clock: tickingClock("2024-03-01T00:00:00Z") });
+    source.experiments[0]?.logMetric("auc", 0.9);
+    await source.save();
+    const merged = target.merge(source);
+    arm(9);
+    await expect(merged.save()).rejects.toMatchObject({ code: "CONFLICT" });
+    await merged.save();
+    const reopened = await Project.open(INDEX, { storage, mode: "r" });
+    expect(reopened.experiments.find((e) => e.name === "t0")?.metrics).toEqual({ auc: 0.9 });
+  });
+
   it("does not report merged-in experiments as lost: they were never in the target", async () => {
     const storage = new MemoryStorage();
     const target = await project(storage, "t", ["t0"], "2024-01-01T00:00:00Z");
