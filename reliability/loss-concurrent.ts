@@ -3,12 +3,13 @@
  * beside other merges, concurrent promotes into one repository, and gc running beside writers.
  * Local ones run before moto starts, S3 ones while it runs; each returns totals run.ts adds up and
  * the figures of every scenario for results.json. Sizes: LABBOOK_RELIABILITY_MERGE_PER_WRITER,
+ * _MERGE_ROUNDS and _MERGE_WRITERS (local merges: rounds of 4 merges beside that many writers),
  * _PROMOTE_ROUNDS, _GC_PER_WRITER.
  */
 import { rm } from "node:fs/promises";
 import type { StorageSpec } from "./common.js";
 import { gcBesideWriters } from "./gc.js";
-import { mergeDuringWrites } from "./merges.js";
+import { mergeRounds } from "./merges.js";
 import { concurrentPromotes } from "./promotes.js";
 import { tempDir } from "./scenarios.js";
 
@@ -38,8 +39,20 @@ async function inTemp<T>(prefix: string, run: (root: string) => Promise<T>): Pro
   }
 }
 
-async function mergesAndPromotes(totals: LossTotals, label: string, storage: () => Promise<StorageSpec>, size: { perWriter: number; rounds: number }) {
-  const merges = await mergeDuringWrites({ storage: await storage(), writers: 4, perWriter: size.perWriter, merges: 4, perSource: 10 });
+async function mergesAndPromotes(
+  totals: LossTotals,
+  label: string,
+  storage: () => Promise<StorageSpec>,
+  size: { perWriter: number; rounds: number; mergeRounds: number; mergeWriters: number },
+) {
+  const merges = await mergeRounds({
+    rounds: size.mergeRounds,
+    storage: () => storage(),
+    writers: size.mergeWriters,
+    perWriter: size.perWriter,
+    merges: 4,
+    perSource: 10,
+  });
   totals.written += merges.written;
   totals.found += merges.found;
   totals.lost += merges.lost;
@@ -65,7 +78,12 @@ export async function lossScenariosLocal(): Promise<LossTotals> {
     return { kind: "local", root };
   };
   try {
-    await mergesAndPromotes(totals, "Local", local, { perWriter: setting("MERGE_PER_WRITER", 100), rounds: setting("PROMOTE_ROUNDS", 20) });
+    await mergesAndPromotes(totals, "Local", local, {
+      perWriter: setting("MERGE_PER_WRITER", 100),
+      rounds: setting("PROMOTE_ROUNDS", 20),
+      mergeRounds: setting("MERGE_ROUNDS", 4),
+      mergeWriters: setting("MERGE_WRITERS", 6),
+    });
   } finally {
     for (const root of roots) await rm(root, { recursive: true, force: true });
   }
@@ -89,6 +107,8 @@ export async function lossScenariosS3(spec: (prefix: string) => StorageSpec): Pr
   await mergesAndPromotes(totals, "S3", async () => spec(`loss-${n++}`), {
     perWriter: Math.ceil(setting("MERGE_PER_WRITER", 100) / 2),
     rounds: Math.ceil(setting("PROMOTE_ROUNDS", 20) / 2),
+    mergeRounds: 1,
+    mergeWriters: 4,
   });
   return totals;
 }

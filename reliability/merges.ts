@@ -155,3 +155,47 @@ export async function mergeDuringWrites(options: {
     ms: Date.now() - started,
   };
 }
+
+/**
+ * `rounds` runs of mergeDuringWrites, each on fresh storage from `storage(round)`, added up. A merge
+ * that keeps losing its race to the writers gives up (CONFLICT) and is saved again by the command:
+ * the rare path that once lost a whole merge, so the suite runs it several times with more writers
+ * than merges.
+ */
+export async function mergeRounds(options: {
+  rounds: number;
+  storage: (round: number) => Promise<StorageSpec>;
+  writers: number;
+  perWriter: number;
+  merges: number;
+  perSource: number;
+}): Promise<MergeFigures & { rounds: number }> {
+  const total: MergeFigures & { rounds: number } = {
+    rounds: options.rounds,
+    written: 0,
+    found: 0,
+    lost: 0,
+    duplicated: 0,
+    brokenArtifacts: 0,
+    merges: 0,
+    failedMerges: 0,
+    writers: options.writers,
+    failures: [],
+    ms: 0,
+  };
+  for (let round = 0; round < options.rounds; round++) {
+    const f = await mergeDuringWrites({ ...options, storage: await options.storage(round) });
+    total.written += f.written;
+    total.found += f.found;
+    total.lost += f.lost;
+    total.duplicated += f.duplicated;
+    total.brokenArtifacts += f.brokenArtifacts;
+    total.merges += f.merges;
+    total.failedMerges += f.failedMerges;
+    total.ms += f.ms;
+    for (const failure of f.failures) if (total.failures.length < 10) total.failures.push(`round ${round}: ${failure}`);
+    if (process.stdout.isTTY) process.stdout.write(`\r  merges beside writers: round ${round + 1}/${options.rounds}, lost ${total.lost} so far `);
+  }
+  if (process.stdout.isTTY) process.stdout.write("\n");
+  return total;
+}

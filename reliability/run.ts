@@ -3,7 +3,9 @@
  * them to reliability/results.json. Settings can be scaled down with LABBOOK_RELIABILITY_WRITERS,
  * _PER_WRITER and _CRASH_TRIALS for a quick look; the S3 and repository scenarios have their own
  * (_S3_PER_WRITER, _REPO_PER_WRITER, _S3_REPO_PER_WRITER, _FAULT_SAVES, _FAULT_RATE), and
- * so do the loss scenarios of reliability/loss.ts (_SAME_SLUG_PER_WRITER, _OVERWRITE_TRIALS).
+ * so do the loss scenarios of reliability/loss.ts (_SAME_SLUG_PER_WRITER, _OVERWRITE_TRIALS) and
+ * reliability/loss-concurrent.ts (_MERGE_PER_WRITER, _MERGE_ROUNDS, _MERGE_WRITERS, _PROMOTE_ROUNDS,
+ * _GC_PER_WRITER). reliability/merge-loop.ts runs only the merges beside writers, round after round.
  *
  * S3 runs on moto (a Python server on 127.0.0.1). The whole run takes about 10 minutes on 2 cores;
  * the repository on S3 runs 8 × 100 because every version is a separate object checked afterwards.

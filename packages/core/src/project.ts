@@ -165,6 +165,13 @@ export class Project implements Iterable<Experiment> {
   readonly #once = new WeakMap<Experiment, string>();
   // The texts save() built for its check, while it commits.
   #drafts: Map<Experiment, Draft> | undefined;
+  // Experiments whose text this project's index may lack although they are not dirty (copies merged in
+  // from other projects, experiments appended from another project): save() writes while there are
+  // any, also when called again after a save that gave up.
+  readonly #pending = new Set<Experiment>();
+  // Of those, the ones that were never in this project's index: a catch-up that does not find them
+  // does not report them lost.
+  readonly #unseen = new Set<Experiment>();
 
   private constructor(location: string, options: ProjectOptions) {
     const mode = options.mode ?? "a";
@@ -331,6 +338,10 @@ export class Project implements Iterable<Experiment> {
   append(experiment: Experiment): void {
     this.#assertWritable("append an experiment");
     this.#experiments.push(experiment);
+    if (experiment.owner !== this) {
+      this.#pending.add(experiment);
+      this.#unseen.add(experiment);
+    }
     this.#index = undefined;
   }
 
@@ -404,6 +415,8 @@ export class Project implements Iterable<Experiment> {
       for (const [key, list] of own) bySlug.set(key, [...(bySlug.get(key) ?? []), list]);
     }
     const result: Experiment[] = [];
+    const stored = new Set(this.#experiments.filter((e) => e.committed && !this.#pending.has(e)));
+    const seen = new Set(this.#experiments.filter((e) => e.committed && !this.#unseen.has(e)));
     for (const key of [...bySlug.keys()].sort()) {
       for (const copies of groupCopies(bySlug.get(key) ?? [], (e) => e.record)) {
         const record = mergeAllRecords(copies.map((e) => e.record));
@@ -413,7 +426,12 @@ export class Project implements Iterable<Experiment> {
         // A copy that won whole keeps its state (saving does not make the saver its last_updated_by);
         // a mixed record is a change. Stored copies of the slug are merged with it, never duplicated.
         const copy = Experiment.copyOf(record, merged.#context, origins, whole?.dirty ?? true);
+        // Committed copies (of any project) are matched to a stored record of the slug on catch-up, so
+        // two merges of one source do not store it twice. Only a copy whose record is one of the
+        // target's own stored experiments is known to be in the target's index; save() writes the others.
         copy.committed = copies.some((e) => e.committed);
+        if (!copies.some((e) => stored.has(e) && e.record === record)) merged.#pending.add(copy);
+        if (!copies.some((e) => seen.has(e))) merged.#unseen.add(copy);
         result.push(copy);
       }
     }
@@ -535,7 +553,7 @@ export class Project implements Iterable<Experiment> {
     this.#assertWritable("save");
     // Merged-in files are copied only by the experiment's own project (one appended from elsewhere keeps its location).
     const changed = this.#experiments.filter((e) => e.dirty || e.hasDirtyArtifacts(e.owner === this));
-    if (changed.length === 0 && this.#version !== undefined) return { lost: [] };
+    if (changed.length === 0 && this.#pending.size === 0 && this.#version !== undefined) return { lost: [] };
     if (this.mode === "w+") for (const e of changed) if (e.dirty && !e.testsOnly) e.record.last_updated_by = this.author;
     // Check every changed experiment serialises before anything is written. The text built for the
     // check is the one written (see Draft), so the bulk of it is built once.
@@ -572,6 +590,8 @@ export class Project implements Iterable<Experiment> {
       this.#drafts = undefined;
     }
     for (const e of changed) e.markClean();
+    this.#pending.clear();
+    this.#unseen.clear();
     const lost = [...new Set(this.#lost)];
     if (lost.length > 0) {
       process.emitWarning(
@@ -659,7 +679,7 @@ export class Project implements Iterable<Experiment> {
     };
     const added = this.#experiments.filter((e) => !placed.has(e) && !storedOnce(e));
     // Committed experiments missing from the index were removed by a writer that does not merge; they are written back.
-    for (const e of added) if (e.committed) this.#lost.push(e.slug);
+    for (const e of added) if (e.committed && !this.#unseen.has(e)) this.#lost.push(e.slug);
     this.#experiments = added.length > 0 ? sortByCreated([...result, ...added]) : result;
     this.#version = stored.version;
     this.#index = undefined;
