@@ -1,0 +1,407 @@
+/**
+ * A validating scanner for project files, over their bytes: it checks the whole document is JSON as
+ * Python's json module reads it (NaN, Infinity, -Infinity allowed) and finds where each experiment
+ * starts and ends, plus the few string fields an append needs (slug, author, dates), without
+ * building any value. Mode "a" keeps stored experiments as these byte ranges and writes them back
+ * verbatim, so appending costs what reading and writing the file's bytes cost.
+ *
+ * Written here (not taken from a library) because no JSON package validates NaN/Infinity-extended
+ * JSON over a Uint8Array without building values; it is one pass with an explicit depth bound.
+ */
+import { Buffer, isUtf8 } from "node:buffer";
+import { canonicalDate } from "./dates.js";
+import { LabbookError } from "./errors.js";
+import { MAX_JSON_DEPTH } from "./pyjson.js";
+
+/** One stored experiment as the scanner found it: its bytes are `bytes[start, end)`. */
+export interface ScannedRecord {
+  readonly start: number;
+  readonly end: number;
+  readonly slug: string;
+  readonly author: string;
+  readonly created_at: string;
+  readonly last_updated: string;
+}
+
+export interface ScannedIndex {
+  /** The top-level elements (only filled when `plain`). */
+  readonly records: ScannedRecord[];
+  /**
+   * True when the file can be appended to without parsing it: lazyscribe's layout around the
+   * experiments ("[\n    " … ",\n    " … "\n]"), every element an object with all the fields
+   * lazyscribe would otherwise fill in (so the full parse would write it back unchanged), dates in
+   * lazyscribe's spelling. False sends the caller to the full parse.
+   */
+  readonly plain: boolean;
+}
+
+// What an object is, for the completeness checks.
+const NONE = 0;
+const RECORD = 1;
+const TEST = 2;
+const ARTIFACT = 3;
+
+const RECORD_KEYS = [
+  "artifacts",
+  "author",
+  "created_at",
+  "dependencies",
+  "last_updated",
+  "last_updated_by",
+  "metrics",
+  "name",
+  "parameters",
+  "short_slug",
+  "slug",
+  "tags",
+  "tests",
+];
+const TEST_KEYS = ["artifacts", "description", "metrics", "parameters"];
+const ARTIFACT_KEYS = ["created_at", "expiry", "fname", "version"];
+const ALL_RECORD = (1 << RECORD_KEYS.length) - 1;
+const ALL_TEST = (1 << TEST_KEYS.length) - 1;
+const ALL_ARTIFACT = (1 << ARTIFACT_KEYS.length) - 1;
+
+const asBytes = (keys: readonly string[]) => keys.map((k) => Uint8Array.from(k, (ch) => ch.charCodeAt(0)));
+const RECORD_KEY_BYTES = asBytes(RECORD_KEYS);
+const TEST_KEY_BYTES = asBytes(TEST_KEYS);
+const ARTIFACT_KEY_BYTES = asBytes(ARTIFACT_KEYS);
+
+const OBJECT = 1;
+const ARRAY = 2;
+// Which string field of a record (or artifact) the next value is.
+const F_NONE = -1;
+const F_SLUG = 0;
+const F_AUTHOR = 1;
+const F_CREATED = 2;
+const F_UPDATED = 3;
+const F_DATE = 4; // an artifact's created_at: only its spelling is checked
+
+// Set by scanString: whether the string just scanned had escapes.
+let lastEscaped = false;
+
+/** The closing quote of the string opening at `i`, or a negative code: -1 unterminated, -2 control character at lastBad, -3 bad escape at lastBad. */
+let lastBad = 0;
+function scanString(b: Uint8Array, i: number): number {
+  let j = i + 1;
+  lastEscaped = false;
+  for (;;) {
+    const c = b[j] as number;
+    if (c >= 32 && c !== 34 && c !== 92) {
+      j++;
+      continue;
+    }
+    if (c === 34) return j;
+    if (c === 92) {
+      lastEscaped = true;
+      const e = b[j + 1];
+      if (e === 117) {
+        for (let k = j + 2; k < j + 6; k++) {
+          const h = b[k] as number;
+          if (!((h >= 48 && h <= 57) || (h >= 65 && h <= 70) || (h >= 97 && h <= 102))) {
+            lastBad = j;
+            return e === undefined || h === undefined ? -1 : -3;
+          }
+        }
+        j += 6;
+        continue;
+      }
+      if (e === 34 || e === 92 || e === 47 || e === 98 || e === 102 || e === 110 || e === 114 || e === 116) {
+        j += 2;
+        continue;
+      }
+      lastBad = j;
+      return e === undefined ? -1 : -3;
+    }
+    if (j >= b.length) return -1;
+    lastBad = j;
+    return -2;
+  }
+}
+
+/** The end of the number starting at `i`, or -1 when none starts there. Stops where Python's scanner stops. */
+function scanNumber(b: Uint8Array, i: number): number {
+  let j = i;
+  if (b[j] === 45) j++;
+  const first = b[j] as number;
+  if (first === 48) j++;
+  else if (first >= 49 && first <= 57) {
+    j++;
+    while (isDigit(b[j])) j++;
+  } else return -1;
+  if (b[j] === 46 && isDigit(b[j + 1])) {
+    j += 2;
+    while (isDigit(b[j])) j++;
+  }
+  const e = b[j];
+  if (e === 101 || e === 69) {
+    const sign = b[j + 1];
+    const at = sign === 43 || sign === 45 ? j + 2 : j + 1;
+    if (isDigit(b[at])) {
+      j = at + 1;
+      while (isDigit(b[j])) j++;
+    }
+  }
+  return j;
+}
+
+function startsWith(b: Uint8Array, i: number, word: string): boolean {
+  for (let k = 0; k < word.length; k++) if (b[i + k] !== word.charCodeAt(k)) return false;
+  return true;
+}
+
+/** Which of `keyBytes` the bytes `b[s, e)` are (-1: none), without making a string. */
+function keyIndex(b: Uint8Array, s: number, e: number, keyBytes: readonly Uint8Array[]): number {
+  const length = e - s;
+  outer: for (let k = 0; k < keyBytes.length; k++) {
+    const kb = keyBytes[k] as Uint8Array;
+    if (kb.length !== length) continue;
+    for (let m = 0; m < length; m++) if (b[s + m] !== kb[m]) continue outer;
+    return k;
+  }
+  return -1;
+}
+
+function invalid(b: Uint8Array, path: string, what: string, at: number): LabbookError {
+  let line = 1;
+  let lineStart = 0;
+  const end = Math.min(at, b.length);
+  for (let k = 0; k < end; k++)
+    if (b[k] === 10) {
+      line++;
+      lineStart = k + 1;
+    }
+  return new LabbookError(
+    "INVALID_FORMAT",
+    `${path} is not valid JSON: ${what} at line ${line}, column ${end - lineStart + 1}; it was not changed. Fix the file (or restore it from a copy) and open it again.`,
+    { path },
+  );
+}
+
+/** The scan itself: one loop with an explicit stack (no recursion), so depth is bounded and hot state stays in locals. */
+function scanDocument(b: Uint8Array, path: string): ScannedIndex {
+  const n = b.length;
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const kinds = new Uint8Array(MAX_JSON_DEPTH + 2);
+  const roles = new Uint8Array(MAX_JSON_DEPTH + 2);
+  const masks = new Int32Array(MAX_JSON_DEPTH + 2);
+  const records: ScannedRecord[] = [];
+  let depth = 0;
+  let i = 0;
+  let plain = true;
+  let topArray = false;
+  // The record being scanned (depth 2 of the top array).
+  let recordStart = 0;
+  let slug: string | undefined;
+  let author: string | undefined;
+  let created: string | undefined;
+  let updated: string | undefined;
+  // Set by a key, used by its value.
+  let field = F_NONE;
+  let inner = NONE;
+  // 0: a value; 1: after a value; 2: a key; 3: a key or "}"; 4: a value or "]".
+  let state = 0;
+  for (;;) {
+    let c = b[i] as number;
+    while (c === 32 || c === 10 || c === 13 || c === 9) c = b[++i] as number;
+    if (state === 1) {
+      if (depth === 0) {
+        if (i < n) throw invalid(b, path, "unexpected text after the end of the document", i);
+        break;
+      }
+      const kind = kinds[depth];
+      if (c === 44) {
+        i++;
+        state = kind === OBJECT ? 2 : 0;
+        continue;
+      }
+      if (c === 125 && kind === OBJECT) {
+        i++;
+        const role = roles[depth] as number;
+        if (role !== NONE && masks[depth] !== (role === RECORD ? ALL_RECORD : role === TEST ? ALL_TEST : ALL_ARTIFACT)) plain = false;
+        depth--;
+        if (role === RECORD && depth === 1) {
+          if (slug === undefined || author === undefined || created === undefined || updated === undefined) plain = false;
+          else records.push({ start: recordStart, end: i, slug, author, created_at: created, last_updated: updated });
+        }
+        continue;
+      }
+      if (c === 93 && kind === ARRAY) {
+        i++;
+        depth--;
+        continue;
+      }
+      throw invalid(b, path, kind === OBJECT ? "expected , or }" : "expected , or ]", i);
+    }
+    if (state === 2 || state === 3) {
+      if (c === 125 && state === 3) {
+        // An empty object.
+        i++;
+        const role = roles[depth] as number;
+        if (role !== NONE) plain = false;
+        depth--;
+        if (role === RECORD && depth === 1) plain = false;
+        state = 1;
+        continue;
+      }
+      if (c !== 34) throw invalid(b, path, "expected a property name", i);
+      const close = scanString(b, i);
+      if (close < 0) throw stringError(b, path, close, i);
+      const role = roles[depth] as number;
+      field = F_NONE;
+      inner = NONE;
+      if (role !== NONE) {
+        const keys = role === RECORD ? RECORD_KEY_BYTES : role === TEST ? TEST_KEY_BYTES : ARTIFACT_KEY_BYTES;
+        const k = lastEscaped ? -1 : keyIndex(b, i + 1, close, keys);
+        if (lastEscaped) plain = false; // lazyscribe never escapes its keys; let the full parse judge
+        if (k >= 0) {
+          masks[depth] = (masks[depth] as number) | (1 << k);
+          const key = (role === RECORD ? RECORD_KEYS : role === TEST ? TEST_KEYS : ARTIFACT_KEYS)[k];
+          if (role === RECORD) {
+            if (key === "slug") field = F_SLUG;
+            else if (key === "author") field = F_AUTHOR;
+            else if (key === "created_at") field = F_CREATED;
+            else if (key === "last_updated") field = F_UPDATED;
+            else if (key === "artifacts") inner = ARTIFACT;
+            else if (key === "tests") inner = TEST;
+          } else if (role === TEST) {
+            if (key === "artifacts") inner = ARTIFACT;
+          } else if (key === "created_at") field = F_DATE;
+        }
+      }
+      i = close + 1;
+      c = b[i] as number;
+      while (c === 32 || c === 10 || c === 13 || c === 9) c = b[++i] as number;
+      if (c !== 58) throw invalid(b, path, "expected :", i);
+      i++;
+      state = 0;
+      continue;
+    }
+    // state 0 or 4: a value
+    if (state === 4 && c === 93) {
+      i++;
+      depth--;
+      state = 1;
+      continue;
+    }
+    const wanted = inner;
+    const capture = field;
+    inner = NONE;
+    field = F_NONE;
+    if (wanted !== NONE && c !== 91) plain = false;
+    state = 1;
+    if (c === 34) {
+      const close = scanString(b, i);
+      if (close < 0) throw stringError(b, path, close, i);
+      if (capture !== F_NONE) {
+        const v = lastEscaped ? (JSON.parse(buf.toString("utf8", i, close + 1)) as string) : buf.toString("utf8", i + 1, close);
+        if (capture === F_SLUG) slug = v;
+        else if (capture === F_AUTHOR) author = v;
+        else {
+          if (canonicalDate(v) !== undefined) plain = false;
+          if (capture === F_CREATED) created = v;
+          else if (capture === F_UPDATED) updated = v;
+        }
+      }
+      i = close + 1;
+      continue;
+    }
+    if (c === 123 || c === 91) {
+      if (++depth > MAX_JSON_DEPTH) throw invalid(b, path, `arrays and objects nested more than ${MAX_JSON_DEPTH} levels deep (Python's json cannot read it either)`, i);
+      const parentArray = kinds[depth - 1] === ARRAY;
+      const parentRole = roles[depth - 1] as number;
+      if (c === 123) {
+        kinds[depth] = OBJECT;
+        masks[depth] = 0;
+        // An object's role is its array's element role.
+        const role = depth === 1 ? NONE : parentArray ? parentRole : NONE;
+        roles[depth] = role;
+        if (depth === 1) plain = false;
+        if (role === RECORD) {
+          recordStart = i;
+          slug = author = created = updated = undefined;
+        }
+        state = 3;
+      } else {
+        kinds[depth] = ARRAY;
+        // An array's element role: the top array holds records; "artifacts" and "tests" hold theirs.
+        roles[depth] = depth === 1 ? RECORD : wanted;
+        if (depth === 1) topArray = true;
+        else if (depth === 2) plain = false; // an element of the top array that is not an object
+        state = 4;
+      }
+      i++;
+      continue;
+    }
+    if (depth === 1) plain = false; // a scalar in the top array
+    if (c === 116 && startsWith(b, i, "true")) i += 4;
+    else if (c === 102 && startsWith(b, i, "false")) i += 5;
+    else if (c === 110 && startsWith(b, i, "null")) i += 4;
+    else if (c === 78 && startsWith(b, i, "NaN")) i += 3;
+    else if (c === 73 && startsWith(b, i, "Infinity")) i += 8;
+    else if (c === 45 && b[i + 1] === 73 && startsWith(b, i, "-Infinity")) i += 9;
+    else {
+      const end = scanNumber(b, i);
+      if (end < 0) {
+        if (i >= n) throw invalid(b, path, "unexpected end of input", i);
+        throw invalid(b, path, c === 45 || isDigit(c) ? "malformed number" : `unexpected character ${JSON.stringify(String.fromCharCode(c))}`, i);
+      }
+      i = end;
+    }
+  }
+  plain = plain && topArray && records.length > 0 && lazyscribeLayout(b, records);
+  return { records: plain ? records : [], plain };
+}
+
+function stringError(b: Uint8Array, path: string, code: number, start: number): LabbookError {
+  if (code === -1) return invalid(b, path, "unterminated string starting", start);
+  if (code === -2) return invalid(b, path, "invalid control character in a string", lastBad);
+  return invalid(b, path, "invalid \\escape", lastBad);
+}
+
+function isDigit(c: number | undefined): boolean {
+  return c !== undefined && c >= 48 && c <= 57;
+}
+
+const OPEN = [91, 10, 32, 32, 32, 32]; // "[\n    "
+const SEP = [44, 10, 32, 32, 32, 32]; // ",\n    "
+
+function bytesAt(b: Uint8Array, at: number, expected: readonly number[]): boolean {
+  for (let k = 0; k < expected.length; k++) if (b[at + k] !== expected[k]) return false;
+  return true;
+}
+
+/** The bytes around the records are exactly what a save writes around them. */
+function lazyscribeLayout(b: Uint8Array, records: readonly ScannedRecord[]): boolean {
+  if ((records[0]?.start ?? -1) !== 6 || !bytesAt(b, 0, OPEN)) return false;
+  for (let k = 1; k < records.length; k++) {
+    const prev = records[k - 1] as ScannedRecord;
+    const next = records[k] as ScannedRecord;
+    if (next.start !== prev.end + 6 || !bytesAt(b, prev.end, SEP)) return false;
+  }
+  const end = (records.at(-1) as ScannedRecord).end;
+  return end + 2 === b.length && b[end] === 10 && b[end + 1] === 93;
+}
+
+/**
+ * Scan a project file's bytes. INVALID_FORMAT (with line and column) when they are not valid UTF-8,
+ * start with a byte order mark, or are not one JSON document as Python's json reads it, including
+ * nesting deeper than MAX_JSON_DEPTH; an unterminated string ends the scan, it never hangs.
+ */
+export function scanIndex(bytes: Uint8Array, path: string): ScannedIndex {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    throw new LabbookError(
+      "INVALID_FORMAT",
+      `${path} starts with a UTF-8 byte order mark, which Python's json.load refuses and labbook would drop on a rewrite; it was not read and was not changed. Remove the first 3 bytes and open it again.`,
+      { path },
+    );
+  }
+  if (!isUtf8(bytes)) {
+    throw new LabbookError(
+      "INVALID_FORMAT",
+      `${path} is not valid UTF-8; it was not read and was not changed. Fix or remove the bad bytes (lazyscribe writes pure ASCII) and open it again.`,
+      { path },
+    );
+  }
+  return scanDocument(bytes, path);
+}
