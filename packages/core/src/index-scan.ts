@@ -11,6 +11,7 @@
 import { Buffer, isUtf8 } from "node:buffer";
 import { canonicalDate } from "./dates.js";
 import { LabbookError } from "./errors.js";
+import { decodeIndexText } from "./index-text.js";
 import { MAX_JSON_DEPTH } from "./pyjson.js";
 
 /** One stored experiment as the scanner found it: its bytes are `bytes[start, end)`. */
@@ -307,7 +308,8 @@ function scanDocument(b: Uint8Array, path: string): ScannedIndex {
       continue;
     }
     if (c === 123 || c === 91) {
-      if (++depth > MAX_JSON_DEPTH) throw invalid(b, path, `arrays and objects nested more than ${MAX_JSON_DEPTH} levels deep (Python's json cannot read it either)`, i);
+      if (++depth > MAX_JSON_DEPTH)
+        throw invalid(b, path, `arrays and objects nested more than ${MAX_JSON_DEPTH} levels deep (Python's json cannot read it either)`, i);
       const parentArray = kinds[depth - 1] === ARRAY;
       const parentRole = roles[depth - 1] as number;
       if (c === 123) {
@@ -389,19 +391,7 @@ function lazyscribeLayout(b: Uint8Array, records: readonly ScannedRecord[]): boo
  * nesting deeper than MAX_JSON_DEPTH; an unterminated string ends the scan, it never hangs.
  */
 export function scanIndex(bytes: Uint8Array, path: string): ScannedIndex {
-  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
-    throw new LabbookError(
-      "INVALID_FORMAT",
-      `${path} starts with a UTF-8 byte order mark, which Python's json.load refuses and labbook would drop on a rewrite; it was not read and was not changed. Remove the first 3 bytes and open it again.`,
-      { path },
-    );
-  }
-  if (!isUtf8(bytes)) {
-    throw new LabbookError(
-      "INVALID_FORMAT",
-      `${path} is not valid UTF-8; it was not read and was not changed. Fix or remove the bad bytes (lazyscribe writes pure ASCII) and open it again.`,
-      { path },
-    );
-  }
+  // A byte order mark or invalid UTF-8: the decoder's own error says which byte (it always throws for these).
+  if ((bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) || !isUtf8(bytes)) decodeIndexText(bytes, path);
   return scanDocument(bytes, path);
 }
