@@ -8,9 +8,14 @@ import { scanIndex } from "./index-scan.js";
 import { lazyscribeOrder } from "./order.js";
 import type { ExperimentRecord } from "./schemas.js";
 
-/** One stored experiment: its text (a view of the file's bytes, or text written after a merge) and the fields an append needs. */
+/**
+ * One stored experiment: its text is `source[start, end)` (a file's bytes as read, shared by all
+ * its records, or the text written after a merge), with the fields an append needs.
+ */
 export interface HeldRecord {
-  readonly data: Uint8Array | string;
+  readonly source: Uint8Array | string;
+  readonly start: number;
+  readonly end: number;
   readonly slug: string;
   readonly author: string;
   readonly created_at: string;
@@ -29,37 +34,45 @@ export function holdRecords(bytes: Uint8Array, path: string): HeldRecord[] | und
   // lazyscribeOrder returns its argument when the order is already lazyscribe's.
   const records = scanned.records;
   if (lazyscribeOrder(records as unknown as ExperimentRecord[]) !== (records as unknown)) return undefined;
-  return records.map((r) => ({
-    data: bytes.subarray(r.start, r.end),
-    slug: r.slug,
-    author: r.author,
-    created_at: r.created_at,
-    last_updated: r.last_updated,
-  }));
+  return records;
+}
+
+/** A held record for a text written by this process. */
+export function heldString(text: string, fields: Omit<HeldRecord, "source" | "start" | "end">): HeldRecord {
+  return { source: text, start: 0, end: text.length, ...fields };
 }
 
 const decoder = new TextDecoder("utf-8");
 const encoder = new TextEncoder();
 
+function bytesOf(record: HeldRecord): Uint8Array {
+  return typeof record.source === "string" ? encoder.encode(record.source) : record.source.subarray(record.start, record.end);
+}
+
 /** A held record's text. */
 export function heldText(record: HeldRecord): string {
-  return typeof record.data === "string" ? record.data : decoder.decode(record.data);
+  return typeof record.source === "string" ? record.source : decoder.decode(record.source.subarray(record.start, record.end));
 }
 
-function asBuffer(data: Uint8Array | string): Buffer {
-  return typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** Whether two texts (bytes or strings) are the same. */
-export function sameText(a: Uint8Array | string, b: Uint8Array | string): boolean {
-  if (typeof a === "string" && typeof b === "string") return a === b;
-  return asBuffer(a).equals(asBuffer(b));
+/** Whether a held record's text is `text` (another held record's, or a string). */
+export function sameText(record: HeldRecord, text: HeldRecord | string): boolean {
+  if (typeof text === "string") {
+    if (typeof record.source === "string") return record.source === text;
+    if (record.end - record.start !== Buffer.byteLength(text)) return false;
+    return asBuffer(bytesOf(record)).equals(Buffer.from(text, "utf8"));
+  }
+  if (record.end - record.start !== text.end - text.start && typeof record.source !== "string" && typeof text.source !== "string") return false;
+  return asBuffer(bytesOf(record)).equals(asBuffer(bytesOf(text)));
 }
 
 /** Whether one of `spellings` (a JSON string as files may spell it) occurs in the record's text; the caller confirms on the parsed record. */
 export function mayContain(record: HeldRecord, spellings: readonly string[]): boolean {
-  if (typeof record.data === "string") return spellings.some((s) => (record.data as string).includes(s));
-  const bytes = asBuffer(record.data);
+  if (typeof record.source === "string") return spellings.some((s) => (record.source as string).includes(s));
+  const bytes = asBuffer(bytesOf(record));
   return spellings.some((s) => bytes.includes(s, 0, "utf8"));
 }
 
@@ -67,41 +80,33 @@ const OPEN = encoder.encode("[\n    ");
 const SEPARATOR = encoder.encode(",\n    ");
 const CLOSE = encoder.encode("\n]");
 
-/** The bytes between two views of one buffer are the separator (they were next to each other in one file). */
-function separatedBy(before: Uint8Array, after: Uint8Array): boolean {
-  const gap = new Uint8Array(before.buffer, before.byteOffset + before.byteLength, SEPARATOR.length);
-  for (let k = 0; k < SEPARATOR.length; k++) if (gap[k] !== SEPARATOR[k]) return false;
-  return after.byteOffset === gap.byteOffset + gap.byteLength;
-}
-
 /**
  * The bytes of a project file holding `parts` in order, as save() writes it ("[\n    " … ",\n    "
  * … "\n]"), as chunks to stream: runs of records that were next to each other in the file they were
- * read from are one view of it (the separators between them are already there), so nothing is copied.
+ * read from are one view of it (the scanner checked the separators between them), so nothing is copied.
  */
-export function indexChunks(parts: ReadonlyArray<Uint8Array | string>): { chunks: Uint8Array[]; size: number } {
+export function indexChunks(parts: ReadonlyArray<HeldRecord | string>): { chunks: Uint8Array[]; size: number } {
   if (parts.length === 0) return { chunks: [encoder.encode("[]")], size: 2 };
   const chunks: Uint8Array[] = [OPEN];
-  let run: Uint8Array | undefined;
+  let run: { source: Uint8Array; start: number; end: number } | undefined;
   const flush = () => {
-    if (run) chunks.push(run);
+    if (run) chunks.push(run.source.subarray(run.start, run.end));
     run = undefined;
   };
   for (const [i, part] of parts.entries()) {
-    if (
-      typeof part !== "string" &&
-      run &&
-      part.buffer === run.buffer &&
-      part.byteOffset === run.byteOffset + run.byteLength + SEPARATOR.length &&
-      separatedBy(run, part)
-    ) {
-      run = new Uint8Array(run.buffer, run.byteOffset, run.byteLength + SEPARATOR.length + part.byteLength);
+    if (typeof part !== "string" && typeof part.source !== "string") {
+      if (run && part.source === run.source && part.start === run.end + SEPARATOR.length) {
+        run.end = part.end;
+        continue;
+      }
+      flush();
+      if (i > 0) chunks.push(SEPARATOR);
+      run = { source: part.source, start: part.start, end: part.end };
       continue;
     }
     flush();
     if (i > 0) chunks.push(SEPARATOR);
-    if (typeof part === "string") chunks.push(encoder.encode(part));
-    else run = part;
+    chunks.push(encoder.encode(typeof part === "string" ? part : (part.source as string)));
   }
   flush();
   chunks.push(CLOSE);

@@ -8,7 +8,7 @@
  * Written here (not taken from a library) because no JSON package validates NaN/Infinity-extended
  * JSON over a Uint8Array without building values; it is one pass with an explicit depth bound.
  */
-import { Buffer, isUtf8 } from "node:buffer";
+import { Buffer } from "node:buffer";
 import { canonicalDate } from "./dates.js";
 import { LabbookError } from "./errors.js";
 import { decodeIndexText } from "./index-text.js";
@@ -16,6 +16,8 @@ import { MAX_JSON_DEPTH } from "./pyjson.js";
 
 /** One stored experiment as the scanner found it: its bytes are `bytes[start, end)`. */
 export interface ScannedRecord {
+  /** The scanned bytes (shared by every record of one scan, never copied). */
+  readonly source: Uint8Array;
   readonly start: number;
   readonly end: number;
   readonly slug: string;
@@ -88,8 +90,18 @@ function scanString(b: Uint8Array, i: number): number {
   lastEscaped = false;
   for (;;) {
     const c = b[j] as number;
-    if (c >= 32 && c !== 34 && c !== 92) {
+    if (c >= 32 && c < 128 && c !== 34 && c !== 92) {
       j++;
+      continue;
+    }
+    if (c >= 128) {
+      // Non-ASCII (lazyscribe escapes it, other writers may not): one whole, valid UTF-8 sequence.
+      const length = utf8Length(b, j);
+      if (length === 0) {
+        lastBad = j;
+        return -4;
+      }
+      j += length;
       continue;
     }
     if (c === 34) return j;
@@ -118,6 +130,23 @@ function scanString(b: Uint8Array, i: number): number {
     lastBad = j;
     return -2;
   }
+}
+
+/** The length of the valid UTF-8 sequence starting at `j` (a non-ASCII lead byte), 0 when it is not one (RFC 3629: no overlongs, no surrogates). */
+function utf8Length(b: Uint8Array, j: number): number {
+  const c = b[j] as number;
+  const cont = (k: number, lo = 0x80, hi = 0xbf) => {
+    const x = b[j + k];
+    return x !== undefined && x >= lo && x <= hi;
+  };
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c === 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
+  if (c === 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
+  if (c >= 0xe1 && c <= 0xef) return cont(1) && cont(2) ? 3 : 0;
+  if (c === 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
+  if (c >= 0xf1 && c <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  if (c === 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
+  return 0;
 }
 
 /** The end of the number starting at `i`, or -1 when none starts there. Stops where Python's scanner stops. */
@@ -223,7 +252,7 @@ function scanDocument(b: Uint8Array, path: string): ScannedIndex {
         depth--;
         if (role === RECORD && depth === 1) {
           if (slug === undefined || author === undefined || created === undefined || updated === undefined) plain = false;
-          else records.push({ start: recordStart, end: i, slug, author, created_at: created, last_updated: updated });
+          else records.push({ source: b, start: recordStart, end: i, slug, author, created_at: created, last_updated: updated });
         }
         continue;
       }
@@ -358,6 +387,11 @@ function scanDocument(b: Uint8Array, path: string): ScannedIndex {
 function stringError(b: Uint8Array, path: string, code: number, start: number): LabbookError {
   if (code === -1) return invalid(b, path, "unterminated string starting", start);
   if (code === -2) return invalid(b, path, "invalid control character in a string", lastBad);
+  if (code === -4) {
+    // The decoder's own error names the byte (it always throws on invalid UTF-8).
+    decodeIndexText(b, path);
+    return invalid(b, path, "invalid UTF-8", lastBad);
+  }
   return invalid(b, path, "invalid \\escape", lastBad);
 }
 
@@ -391,7 +425,7 @@ function lazyscribeLayout(b: Uint8Array, records: readonly ScannedRecord[]): boo
  * nesting deeper than MAX_JSON_DEPTH; an unterminated string ends the scan, it never hangs.
  */
 export function scanIndex(bytes: Uint8Array, path: string): ScannedIndex {
-  // A byte order mark or invalid UTF-8: the decoder's own error says which byte (it always throws for these).
-  if ((bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) || !isUtf8(bytes)) decodeIndexText(bytes, path);
+  // A byte order mark: the decoder's own error (invalid UTF-8 is found by the scan, in strings, and outside them is no JSON).
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) decodeIndexText(bytes, path);
   return scanDocument(bytes, path);
 }

@@ -8,7 +8,7 @@ import { fillExperimentDefaults } from "./defaults.js";
 import { type DependencyReference, parseDependency, resolveRelativeKey } from "./dependency.js";
 import { isLabbookError, LabbookError } from "./errors.js";
 import { Experiment, type ExperimentContext } from "./experiment.js";
-import { type HeldRecord, heldText, holdRecords, indexChunks, mayContain, sameText, sortByCreatedAt } from "./held-records.js";
+import { type HeldRecord, heldString, heldText, holdRecords, indexChunks, mayContain, sameText, sortByCreatedAt } from "./held-records.js";
 import { decodeIndexText } from "./index-text.js";
 import { groupCopies, mergeAllRecords, mergeExperimentRecords, sortByCreated } from "./merge.js";
 import { isAscending, lazyscribeOrder } from "./order.js";
@@ -734,7 +734,7 @@ export class Project implements Iterable<Experiment> {
     let parts = this.#parts();
     if (!parts.every((p) => p.startsWith("{") && p.endsWith("}"))) parts = this.#parts(false);
     const texts = new Map(this.#experiments.map((e, i) => [e, parts[i] as string]));
-    const { chunks, size } = indexChunks(held.map((item) => (item instanceof Experiment ? (texts.get(item) as string) : item.data)));
+    const { chunks, size } = indexChunks(held.map((item) => (item instanceof Experiment ? (texts.get(item) as string) : item)));
     if (size > this.#maxIndexBytes) throw new Error(`it would be ${size} bytes, over the ${this.#maxIndexBytes}-byte limit (option maxIndexBytes)`);
     return { chunks, parts };
   }
@@ -775,12 +775,12 @@ export class Project implements Iterable<Experiment> {
       if (own === undefined) return record;
       placed.add(own);
       if (!(own instanceof Experiment)) {
-        if (sameText(record.data, own.data)) return record;
+        if (sameText(record, own)) return record;
         // Another writer changed an experiment this process holds: merge as the full path does.
         const theirs = this.#parseHeldOne(record);
         const merged = mergeExperimentRecords(theirs, this.#parseHeldOne(own));
         if (merged === theirs) return record;
-        return { ...heldFields(merged), data: stringifyPyJson(merged, { indent: 4, sortKeys: true, level: 1 }) };
+        return heldString(stringifyPyJson(merged, { indent: 4, sortKeys: true, level: 1 }), heldFields(merged));
       }
       const text = heldText(record);
       if (text !== seenText.get(own) && text !== sentText.get(own)) own.replaceRecord(mergeExperimentRecords(this.#parseHeldOne(record), own.record));
@@ -806,7 +806,7 @@ export class Project implements Iterable<Experiment> {
   }
 }
 
-function heldFields(record: ExperimentRecord): Omit<HeldRecord, "data"> {
+function heldFields(record: ExperimentRecord): Omit<HeldRecord, "source" | "start" | "end"> {
   return { slug: record.slug, author: record.author, created_at: record.created_at, last_updated: record.last_updated };
 }
 
@@ -844,15 +844,15 @@ function matchHeld(records: readonly HeldRecord[], mine: ReadonlyArray<HeldRecor
     }
     const free = new Set(indexes);
     const taken = new Set<HeldRecord | Experiment>();
-    const exact = (item: HeldRecord | Experiment, text: Uint8Array | string | undefined) => {
+    const exact = (item: HeldRecord | Experiment, text: HeldRecord | string | undefined) => {
       if (text === undefined) return;
-      const k = indexes.find((i) => free.has(i) && sameText((records[i] as HeldRecord).data, text));
+      const k = indexes.find((i) => free.has(i) && sameText(records[i] as HeldRecord, text));
       if (k === undefined) return;
       owners[k] = item;
       free.delete(k);
       taken.add(item);
     };
-    for (const item of committed) exact(item, item instanceof Experiment ? seenText.get(item) : item.data);
+    for (const item of committed) exact(item, item instanceof Experiment ? seenText.get(item) : item);
     for (const e of sent) exact(e, sentText.get(e));
     const rest = committed.filter((item) => !taken.has(item));
     const left = indexes.filter((i) => free.has(i));
