@@ -214,4 +214,41 @@ describe('mode "a" keeps stored experiments as text', () => {
     const stored = parsePyJson(await text(storage)) as Array<{ tags: string[] }>;
     expect(stored.filter((r) => r.tags.includes("job-1")).length).toBe(1);
   });
+  it("a file that is not JSON is refused on open with INVALID_FORMAT, as before, and left as it was", async () => {
+    const storage = new MemoryStorage();
+    const seed = await seeded(storage, 2);
+    const torn = seed.slice(0, Math.floor(seed.length / 2));
+    await storage.write("project.json", torn);
+    await expect(Project.open("project.json", { storage })).rejects.toMatchObject({ code: "INVALID_FORMAT", path: "memory://project.json" });
+    expect(await text(storage)).toBe(torn);
+  });
+
+  it("non-ASCII text another writer left unescaped is kept as it is, as the full path keeps it", async () => {
+    const storage = new MemoryStorage();
+    const seed = await seeded(storage, 2);
+    await storage.write(
+      "project.json",
+      seed.replace('"seed 1"', '"seed \u00e9"').replace('"author": "seed"', '"author": "s\u00e9ed"').replaceAll("\\u00e9", "é"),
+    );
+    const raw = await text(storage);
+    expect(raw).toContain("é");
+    const held = await appendOne(await copyOf(storage), false);
+    expect(held).toBe(await appendOne(await copyOf(storage), true));
+    expect(held.startsWith(raw.slice(0, -2))).toBe(true);
+  });
+
+  it("when another writer leaves a file the scanner does not take verbatim, the save parses everything and loses nothing", async () => {
+    const storage = new MemoryStorage();
+    await seeded(storage, 2);
+    const project = await Project.open("project.json", { storage, author: "adder", clock: fixed("2025-01-01T00:00:00") });
+    const other = await Project.open("project.json", { storage, author: "other", clock: fixed("2024-12-01T00:00:00") });
+    await other.log("other", (e) => fill(e, 3));
+    await other.save();
+    // Then a CRLF rewrite (a Windows editor).
+    await storage.write("project.json", (await text(storage)).replaceAll("\n", "\r\n"));
+    await project.log("new", (e) => fill(e, 9));
+    const { lost } = await project.save();
+    expect(lost).toEqual([]);
+    expect((parsePyJson(await text(storage)) as Array<{ name: string }>).map((r) => r.name)).toEqual(["seed 0", "seed 1", "other", "new"]);
+  });
 });
