@@ -5,8 +5,6 @@
  */
 import { Buffer } from "node:buffer";
 import { scanIndex } from "./index-scan.js";
-import { lazyscribeOrder } from "./order.js";
-import type { ExperimentRecord } from "./schemas.js";
 
 /**
  * One stored experiment: its text is `source[start, end)` (a file's bytes as read, shared by all
@@ -31,10 +29,8 @@ export interface HeldRecord {
 export function holdRecords(bytes: Uint8Array, path: string): HeldRecord[] | undefined {
   const scanned = scanIndex(bytes, path);
   if (!scanned.plain) return undefined;
-  // lazyscribeOrder returns its argument when the order is already lazyscribe's.
-  const records = scanned.records;
-  if (lazyscribeOrder(records as unknown as ExperimentRecord[]) !== (records as unknown)) return undefined;
-  return records;
+  // The scan checked the records are in lazyscribe's order (a file out of it is not plain).
+  return scanned.records;
 }
 
 /** A held record for a text written by this process. */

@@ -14,16 +14,80 @@ import { LabbookError } from "./errors.js";
 import { decodeIndexText } from "./index-text.js";
 import { MAX_JSON_DEPTH } from "./pyjson.js";
 
-/** One stored experiment as the scanner found it: its bytes are `bytes[start, end)`. */
-export interface ScannedRecord {
-  /** The scanned bytes (shared by every record of one scan, never copied). */
-  readonly source: Uint8Array;
-  readonly start: number;
-  readonly end: number;
-  readonly slug: string;
-  readonly author: string;
-  readonly created_at: string;
-  readonly last_updated: string;
+/**
+ * One stored experiment as the scanner found it: its bytes are `source[start, end)`. Its fields are
+ * decoded from the bytes when first asked for (most appends never ask), then kept.
+ */
+export class ScannedRecord {
+  /** Fields decoded so far (or had escapes), by F_SLUG, F_AUTHOR, F_CREATED, F_UPDATED. */
+  #text: Array<string | undefined>;
+
+  constructor(
+    /** The scanned bytes (shared by every record of one scan, never copied). */
+    readonly source: Uint8Array,
+    readonly start: number,
+    readonly end: number,
+    /** Bounds of the slug, author, created_at and last_updated strings (quotes excluded; -1 when decoded already). */
+    readonly at: readonly number[],
+    text: Array<string | undefined> | undefined,
+  ) {
+    this.#text = text ?? [];
+  }
+
+  #field(k: number): string {
+    let v = this.#text[k];
+    if (v === undefined) {
+      const b = this.source;
+      v = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("utf8", this.at[2 * k], this.at[2 * k + 1]);
+      this.#text[k] = v;
+    }
+    return v;
+  }
+
+  /** Field `k` against `other`'s: bytes compared while both are plain ranges of one buffer. */
+  compare(other: ScannedRecord, k: number): number {
+    const s1 = this.at[2 * k] as number;
+    const s2 = other.at[2 * k] as number;
+    if (s1 >= 0 && s2 >= 0 && this.source === other.source)
+      return compareBytes(this.source, s1, this.at[2 * k + 1] as number, s2, other.at[2 * k + 1] as number);
+    const a = this.#field(k);
+    const b = other.#field(k);
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+
+  get slug(): string {
+    return this.#field(F_SLUG);
+  }
+  get author(): string {
+    return this.#field(F_AUTHOR);
+  }
+  get created_at(): string {
+    return this.#field(F_CREATED);
+  }
+  get last_updated(): string {
+    return this.#field(F_UPDATED);
+  }
+}
+
+/** Byte order of two ranges of one buffer (the order of their strings when both are ASCII, as canonical dates are). */
+function compareBytes(b: Uint8Array, s1: number, e1: number, s2: number, e2: number): number {
+  const n = Math.min(e1 - s1, e2 - s2);
+  for (let k = 0; k < n; k++) {
+    const d = (b[s1 + k] as number) - (b[s2 + k] as number);
+    if (d !== 0) return d;
+  }
+  return e1 - s1 - (e2 - s2);
+}
+
+/** The bytes are a date in lazyscribe's spelling, YYYY-MM-DDTHH:MM:SS. */
+function canonicalDateBytes(b: Uint8Array, s: number, e: number): boolean {
+  if (e - s !== 19) return false;
+  for (let k = 0; k < 19; k++) {
+    const c = b[s + k] as number;
+    const want = k === 4 || k === 7 ? 45 : k === 10 ? 84 : k === 13 || k === 16 ? 58 : -1;
+    if (want === -1 ? c < 48 || c > 57 : c !== want) return false;
+  }
+  return true;
 }
 
 export interface ScannedIndex {
@@ -227,10 +291,10 @@ function scanDocument(b: Uint8Array, path: string): ScannedIndex {
   let topArray = false;
   // The record being scanned (depth 2 of the top array).
   let recordStart = 0;
-  let slug: string | undefined;
-  let author: string | undefined;
-  let created: string | undefined;
-  let updated: string | undefined;
+  // The four fields of the record being scanned: bounds (-1: not seen), or the text when it has escapes.
+  let at = [-1, -1, -1, -1, -1, -1, -1, -1];
+  let text: Array<string | undefined> | undefined;
+  let previous: ScannedRecord | undefined;
   // Set by a key, used by its value.
   let field = F_NONE;
   let inner = NONE;
@@ -261,8 +325,17 @@ function scanDocument(b: Uint8Array, path: string): ScannedIndex {
         if (role !== NONE && masks[depth] !== (role === RECORD ? ALL_RECORD : role === TEST ? ALL_TEST : ALL_ARTIFACT)) plain = false;
         depth--;
         if (role === RECORD && depth === 1) {
-          if (slug === undefined || author === undefined || created === undefined || updated === undefined) plain = false;
-          else records.push({ source: b, start: recordStart, end: i, slug, author, created_at: created, last_updated: updated });
+          let complete = true;
+          for (let k = 0; k < 4; k++) if (at[2 * k] === -1 && text?.[k] === undefined) complete = false;
+          if (!complete) plain = false;
+          else {
+            const record = new ScannedRecord(b, recordStart, i, at, text);
+            // lazyscribe's order (see order.ts): by created_at, and by last_updated within a slug; a file out of it is parsed.
+            if (previous && (record.compare(previous, F_SLUG) === 0 ? record.compare(previous, F_UPDATED) < 0 : record.compare(previous, F_CREATED) < 0))
+              plain = false;
+            records.push(record);
+            previous = record;
+          }
         }
         continue;
       }
@@ -334,13 +407,20 @@ function scanDocument(b: Uint8Array, path: string): ScannedIndex {
       const close = scanString(b, i);
       if (close < 0) throw stringError(b, path, close, i);
       if (capture !== F_NONE) {
-        const v = lastEscaped ? (JSON.parse(buf.toString("utf8", i, close + 1)) as string) : buf.toString("utf8", i + 1, close);
-        if (capture === F_SLUG) slug = v;
-        else if (capture === F_AUTHOR) author = v;
-        else {
-          if (canonicalDate(v) !== undefined) plain = false;
-          if (capture === F_CREATED) created = v;
-          else if (capture === F_UPDATED) updated = v;
+        if (lastEscaped) {
+          const v = JSON.parse(buf.toString("utf8", i, close + 1)) as string;
+          if (capture >= F_CREATED && canonicalDate(v) !== undefined) plain = false;
+          if (capture !== F_DATE) {
+            text ??= [];
+            text[capture] = v;
+          }
+        } else {
+          // A date lazyscribe would respell sends the file to the full parse.
+          if (capture >= F_CREATED && !canonicalDateBytes(b, i + 1, close) && canonicalDate(buf.toString("utf8", i + 1, close)) !== undefined) plain = false;
+          if (capture !== F_DATE) {
+            at[2 * capture] = i + 1;
+            at[2 * capture + 1] = close;
+          }
         }
       }
       i = close + 1;
@@ -360,7 +440,8 @@ function scanDocument(b: Uint8Array, path: string): ScannedIndex {
         if (depth === 1) plain = false;
         if (role === RECORD) {
           recordStart = i;
-          slug = author = created = updated = undefined;
+          at = [-1, -1, -1, -1, -1, -1, -1, -1];
+          text = undefined;
         }
         state = 3;
       } else {

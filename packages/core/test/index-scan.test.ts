@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { MemoryStorage, Project, parsePyJson } from "../src/index.js";
+import { MemoryStorage, Project, parsePyJson, stringifyPyJson } from "../src/index.js";
 import { scanIndex } from "../src/index-scan.js";
 import { decodeIndexText } from "../src/index-text.js";
 import { arrayElementSpans } from "../src/pyjson.js";
@@ -75,6 +75,24 @@ describe("scanIndex", () => {
     expect(scanIndex(encode("[\n    1\n]"), "p.json").plain).toBe(false);
     expect(scanIndex(encode("[]"), "p.json").plain).toBe(false);
     expect(scanIndex(encode('{"a": 1}'), "p.json").plain).toBe(false);
+  });
+
+  it("a file out of lazyscribe's order (by created_at; by last_updated within a slug) is not plain, as the full path reorders it", async () => {
+    const text = await trickyFile();
+    const records = parsePyJson(text) as Array<Record<string, unknown>>;
+    const write = (list: unknown[]) => encode(`[\n    ${list.map((r) => stringifyPyJson(r, { indent: 4, sortKeys: true, level: 1 })).join(",\n    ")}\n]`);
+    expect(scanIndex(write(records), "p.json").plain).toBe(true);
+    expect(scanIndex(write([...records].reverse()), "p.json").plain).toBe(false);
+    // Two copies of one slug: the later last_updated must come last, whatever their created_at.
+    const a = { ...records[1], last_updated: "2024-02-01T00:00:00" };
+    const b = { ...records[1], last_updated: "2024-01-01T00:00:00", created_at: "2024-03-01T00:00:00" };
+    expect(scanIndex(write([records[0], a, b]), "p.json").plain).toBe(false);
+    expect(scanIndex(write([records[0], b, a]), "p.json").plain).toBe(true);
+    expect(scanIndex(write([records[0], b, a]), "p.json").records.map((r) => r.last_updated)).toEqual([
+      records[0]?.last_updated,
+      b.last_updated,
+      a.last_updated,
+    ]);
   });
 
   it.each([
