@@ -4,7 +4,7 @@
  * verbatim around the new experiments, so an append never parses the experiments it only keeps.
  */
 import { Buffer } from "node:buffer";
-import { scanIndex } from "./index-scan.js";
+import { ScannedRecord, scanIndex } from "./index-scan.js";
 
 /**
  * One stored experiment: its text is `source[start, end)` (a file's bytes as read, shared by all
@@ -109,6 +109,12 @@ export function indexChunks(parts: ReadonlyArray<HeldRecord | string>): { chunks
   let size = 0;
   for (const c of chunks) size += c.byteLength;
   return { chunks, size };
+}
+
+/** `a` was created before `b`; held records of one scan compare bytes (their fields stay undecoded). */
+export function createdBefore(a: HeldRecord, b: HeldRecord): boolean {
+  if (a instanceof ScannedRecord && b instanceof ScannedRecord) return a.createdBefore(b);
+  return a.created_at < b.created_at;
 }
 
 /** Stable sort by created_at (the file's order), for a mix of held records and experiments. */

@@ -24,7 +24,7 @@ export class ScannedRecord {
 
   constructor(
     /** The scanned bytes (shared by every record of one scan, never copied). */
-    readonly source: Uint8Array,
+    readonly source: Buffer,
     readonly start: number,
     readonly end: number,
     /** Bounds of the slug, author, created_at and last_updated strings (quotes excluded; -1 when decoded already). */
@@ -37,8 +37,7 @@ export class ScannedRecord {
   #field(k: number): string {
     let v = this.#text[k];
     if (v === undefined) {
-      const b = this.source;
-      v = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("utf8", this.at[2 * k], this.at[2 * k + 1]);
+      v = this.source.toString("utf8", this.at[2 * k], this.at[2 * k + 1]);
       this.#text[k] = v;
     }
     return v;
@@ -53,6 +52,11 @@ export class ScannedRecord {
     const a = this.#field(k);
     const b = other.#field(k);
     return a < b ? -1 : a > b ? 1 : 0;
+  }
+
+  /** created_at is before `other`'s (bytes compared, nothing decoded, within one scan). */
+  createdBefore(other: ScannedRecord): boolean {
+    return this.compare(other, F_CREATED) < 0;
   }
 
   get slug(): string {
@@ -329,7 +333,7 @@ function scanDocument(b: Uint8Array, path: string): ScannedIndex {
           for (let k = 0; k < 4; k++) if (at[2 * k] === -1 && text?.[k] === undefined) complete = false;
           if (!complete) plain = false;
           else {
-            const record = new ScannedRecord(b, recordStart, i, at, text);
+            const record = new ScannedRecord(buf, recordStart, i, at, text);
             // lazyscribe's order (see order.ts): by created_at, and by last_updated within a slug; a file out of it is parsed.
             if (previous && (record.compare(previous, F_SLUG) === 0 ? record.compare(previous, F_UPDATED) < 0 : record.compare(previous, F_CREATED) < 0))
               plain = false;

@@ -8,7 +8,7 @@ import { fillExperimentDefaults } from "./defaults.js";
 import { type DependencyReference, parseDependency, resolveRelativeKey } from "./dependency.js";
 import { isLabbookError, LabbookError } from "./errors.js";
 import { Experiment, type ExperimentContext } from "./experiment.js";
-import { type HeldRecord, heldString, heldText, holdRecords, indexChunks, mayContain, sameText, sortByCreatedAt } from "./held-records.js";
+import { createdBefore, type HeldRecord, heldString, heldText, holdRecords, indexChunks, mayContain, sameText, sortByCreatedAt } from "./held-records.js";
 import { decodeIndexText } from "./index-text.js";
 import { groupCopies, mergeAllRecords, mergeExperimentRecords, sortByCreated } from "./merge.js";
 import { isAscending, lazyscribeOrder } from "./order.js";
@@ -723,8 +723,10 @@ export class Project implements Iterable<Experiment> {
   #heldIndex(): { chunks: Uint8Array[]; parts: string[] } {
     let held = this.#held as Array<HeldRecord | Experiment>;
     const createdAt = (item: HeldRecord | Experiment) => (item instanceof Experiment ? item.record.created_at : item.created_at);
+    const before = (x: HeldRecord | Experiment, y: HeldRecord | Experiment) =>
+      x instanceof Experiment || y instanceof Experiment ? createdAt(x) < createdAt(y) : createdBefore(x, y);
     for (let i = 1; i < held.length; i++) {
-      if (createdAt(held[i] as HeldRecord | Experiment) < createdAt(held[i - 1] as HeldRecord | Experiment)) {
+      if (before(held[i] as HeldRecord | Experiment, held[i - 1] as HeldRecord | Experiment)) {
         held = this.#held = sortByCreatedAt(held, createdAt);
         this.#experiments = held.filter((item): item is Experiment => item instanceof Experiment);
         this.#index = undefined;
