@@ -62,7 +62,13 @@ export async function commitIndex(options: CommitIndexOptions): Promise<string> 
     const condition = !options.conditional ? {} : version === undefined ? { ifNoneMatch: "*" as const } : { ifMatch: version };
     try {
       options.beforeWrite?.();
-      const result = await options.storage.write(options.key, bodyOf(text), { ...condition, durable: true });
+      const body = bodyOf(text);
+      const result = await options.storage.write(options.key, body, {
+        ...condition,
+        durable: true,
+        // A stream's length, for progress and multipart planning.
+        ...(typeof text === "string" || body instanceof Uint8Array ? {} : { size: text.reduce((sum, c) => sum + c.byteLength, 0) }),
+      });
       return result.version;
     } catch (error) {
       if (!isLabbookError(error, "CONFLICT")) {
