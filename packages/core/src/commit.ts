@@ -1,5 +1,5 @@
 import { isLabbookError, LabbookError } from "./errors.js";
-import type { Storage } from "./storage.js";
+import type { ByteSource, Storage } from "./storage.js";
 
 export interface CommitIndexOptions {
   readonly storage: Storage;
@@ -13,11 +13,29 @@ export interface CommitIndexOptions {
   catchUp(): Promise<void>;
   /** The version the in-memory state is based on; undefined when the index did not exist. */
   version(): string | undefined;
-  /** The index text to write; throwing here is SAVE_FAILED with nothing written. */
-  serialize(): string;
+  /** The index to write: its text, or its bytes as chunks to stream in order; throwing here is SAVE_FAILED with nothing written. */
+  serialize(): string | readonly Uint8Array[];
   /** Called right before each write is sent. */
   beforeWrite?(): void;
 }
+
+/** Chunks of a large index are streamed (views of what was read, never copied into one buffer); small ones are one buffer. */
+function bodyOf(text: string | readonly Uint8Array[]): ByteSource {
+  if (typeof text === "string") return text;
+  const size = text.reduce((sum, c) => sum + c.byteLength, 0);
+  if (size > STREAM_FROM)
+    return (async function* () {
+      yield* text;
+    })();
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of text) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+const STREAM_FROM = 4 * 1024 * 1024;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -33,7 +51,7 @@ export async function commitIndex(options: CommitIndexOptions): Promise<string> 
   const where = options.storage.describe(options.key);
   for (let attempt = 0; ; attempt++) {
     if (options.conditional) await options.catchUp();
-    let text: string;
+    let text: string | readonly Uint8Array[];
     try {
       text = options.serialize();
     } catch (cause) {
@@ -44,7 +62,13 @@ export async function commitIndex(options: CommitIndexOptions): Promise<string> 
     const condition = !options.conditional ? {} : version === undefined ? { ifNoneMatch: "*" as const } : { ifMatch: version };
     try {
       options.beforeWrite?.();
-      const result = await options.storage.write(options.key, text, { ...condition, durable: true });
+      const body = bodyOf(text);
+      const result = await options.storage.write(options.key, body, {
+        ...condition,
+        durable: true,
+        // A stream's length, for progress and multipart planning.
+        ...(typeof text === "string" || body instanceof Uint8Array ? {} : { size: text.reduce((sum, c) => sum + c.byteLength, 0) }),
+      });
       return result.version;
     } catch (error) {
       if (!isLabbookError(error, "CONFLICT")) {

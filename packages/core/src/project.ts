@@ -9,11 +9,12 @@ import { fillExperimentDefaults } from "./defaults.js";
 import { type DependencyReference, parseDependency, resolveRelativeKey } from "./dependency.js";
 import { isLabbookError, LabbookError } from "./errors.js";
 import { Experiment, type ExperimentContext } from "./experiment.js";
+import { createdBefore, type HeldRecord, heldString, heldText, holdRecords, indexChunks, mayContain, sameText, sortByCreatedAt } from "./held-records.js";
 import { decodeIndexText } from "./index-text.js";
 import { groupCopies, mergeAllRecords, mergeExperimentRecords, sortByCreated } from "./merge.js";
 import { isAscending, lazyscribeOrder } from "./order.js";
 import { forEachLimit } from "./parallel.js";
-import { arrayElementSpans, cloneJson, parsePyJson, stringifyPyJson } from "./pyjson.js";
+import { arrayElementSpans, cloneJson, parsePyJson, pyString, stringifyPyJson } from "./pyjson.js";
 import { type ArtifactEntry, type ExperimentRecord, experimentRecordSchema, storedProjectFileSchema } from "./schemas.js";
 import { assertSafeRelativePath, dirnameKey, type Storage } from "./storage.js";
 import { validateFile } from "./validate.js";
@@ -172,6 +173,10 @@ export class Project implements Iterable<Experiment> {
   // Of those, the ones that were never in this project's index: a catch-up that does not find them
   // does not report them lost.
   readonly #unseen = new Set<Experiment>();
+  // Mode "a" only: the whole project in file order, stored experiments held as their text (not
+  // parsed) beside this process's experiments, which #experiments then holds alone. Undefined once
+  // anything reads the stored experiments (#materialize) and in every other mode.
+  #held: Array<HeldRecord | Experiment> | undefined;
 
   private constructor(location: string, options: ProjectOptions) {
     const mode = options.mode ?? "a";
@@ -215,10 +220,11 @@ export class Project implements Iterable<Experiment> {
   }
 
   get size(): number {
-    return this.#experiments.length;
+    return this.#held?.length ?? this.#experiments.length;
   }
 
   get experiments(): readonly Experiment[] {
+    this.#materialize();
     return this.#experiments;
   }
 
@@ -233,6 +239,12 @@ export class Project implements Iterable<Experiment> {
   }
 
   async #readStored(): Promise<{ records: ExperimentRecord[]; version: string; texts: string[] | undefined } | undefined> {
+    const stored = await this.#readBytes();
+    return stored && this.#parseStored(stored.data, stored.version);
+  }
+
+  /** The index's bytes and version (size limits checked); undefined when there is none. */
+  async #readBytes(): Promise<{ data: Uint8Array; version: string } | undefined> {
     let stored: { data: Uint8Array; version: string };
     try {
       // Refuse an oversized file before reading it, so a huge index fails with a typed error, not an OOM.
@@ -244,7 +256,11 @@ export class Project implements Iterable<Experiment> {
       throw error;
     }
     this.#assertIndexSize(stored.data.byteLength);
-    const text = decodeIndexText(stored.data, this.path);
+    return stored;
+  }
+
+  #parseStored(data: Uint8Array, version: string): { records: ExperimentRecord[]; version: string; texts: string[] | undefined } {
+    const text = decodeIndexText(data, this.path);
     const parsed = validateFile(storedProjectFileSchema, parsePyJson(text, this.path), this.path);
     const filled = parsed.map((r) => fillExperimentDefaults(r, { handlers: this.handlers, author: defaultAuthor(), path: this.path }));
     const inFile = parsed as ExperimentRecord[];
@@ -257,16 +273,24 @@ export class Project implements Iterable<Experiment> {
       const byRecord = new Map(inFile.map((r, i) => [r, texts?.[i] as string]));
       texts = records.map((r) => byRecord.get(r) as string);
     }
-    return { records, version: stored.version, texts };
+    return { records, version, texts };
   }
 
   async #load(): Promise<void> {
-    const stored = await this.#readStored();
-    if (!stored) {
+    const read = await this.#readBytes();
+    if (!read) {
       if (this.mode === "r")
         throw new LabbookError("NOT_FOUND", `No project at ${this.path}; open it in mode "a", "w" or "w+" to create one.`, { path: this.path });
       return;
     }
+    // Appending needs no stored experiment as an object: they are held as text until something reads them.
+    const held = this.mode === "a" ? holdRecords(read.data, this.path) : undefined;
+    if (held) {
+      this.#held = held;
+      this.#version = read.version;
+      return;
+    }
+    const stored = this.#parseStored(read.data, read.version);
     const frozen = this.mode === "r" || this.mode === "a";
     this.#experiments = stored.records.map((r, i) => this.#stored(r, stored.texts?.[i], frozen));
     this.#version = stored.version;
@@ -278,6 +302,34 @@ export class Project implements Iterable<Experiment> {
     const e = new Experiment(record, this.#context, { frozen, dirty: false });
     if (text !== undefined) seenText.set(e, text);
     return e;
+  }
+
+  /**
+   * Mode "a": parse the held experiments into frozen Experiments, in place, the first time anything
+   * reads them (after this the project works as if it had parsed the file on open). One parse of
+   * their joined text, as a file is parsed; INVALID_FORMAT names the file when a record is not valid.
+   */
+  #materialize(): void {
+    const held = this.#held;
+    if (!held) return;
+    const texts: string[] = [];
+    for (const item of held) if (!(item instanceof Experiment)) texts.push(heldText(item));
+    const records = this.#parseHeld(texts);
+    let k = 0;
+    this.#experiments = held.map((item) => (item instanceof Experiment ? item : this.#stored(records[k] as ExperimentRecord, texts[k++], true)));
+    this.#held = undefined;
+    this.#index = undefined;
+  }
+
+  /** Held texts as validated records (defaults filled as on load); each unchanged one keeps its text for the next save. */
+  #parseHeld(texts: readonly string[]): ExperimentRecord[] {
+    if (texts.length === 0) return [];
+    const parsed = validateFile(storedProjectFileSchema, parsePyJson(joinParts(texts), this.path), this.path);
+    return parsed.map((r, i) => {
+      if (!fillExperimentDefaults(r, { handlers: this.handlers, author: defaultAuthor(), path: this.path }))
+        storedText.set(r as ExperimentRecord, texts[i] as string);
+      return r as ExperimentRecord;
+    });
   }
 
   #assertWritable(what: string): void {
@@ -325,6 +377,8 @@ export class Project implements Iterable<Experiment> {
     const once = options.once;
     if (once !== undefined) {
       if (!valid.tags.includes(once)) throw new LabbookError("INVALID_ARGUMENT", `appendRecord: the record's tags must include its once tag "${once}".`);
+      // Held experiments are parsed only when one may carry the tag.
+      if (this.#held?.some((item) => !(item instanceof Experiment) && mayContain(item, tagSpellings(once)))) this.#materialize();
       const existing = this.#experiments.find((e) => e.tags.includes(once));
       if (existing) return existing;
     }
@@ -342,10 +396,12 @@ export class Project implements Iterable<Experiment> {
       this.#pending.add(experiment);
       this.#unseen.add(experiment);
     }
+    this.#held?.push(experiment);
     this.#index = undefined;
   }
 
   #lookup(): Map<string, Experiment> {
+    this.#materialize();
     if (!this.#index) {
       // lazyscribe's look-up scans from the end for a slug or short slug equal to the key: the last match wins.
       const index = new Map<string, Experiment>();
@@ -378,10 +434,12 @@ export class Project implements Iterable<Experiment> {
   }
 
   [Symbol.iterator](): Iterator<Experiment> {
+    this.#materialize();
     return this.#experiments[Symbol.iterator]();
   }
 
   filter(predicate: (experiment: Experiment) => boolean): Experiment[] {
+    this.#materialize();
     return this.#experiments.filter(predicate);
   }
 
@@ -506,6 +564,7 @@ export class Project implements Iterable<Experiment> {
 
   /** Flat rows (one per experiment) for tables and exports. */
   toRows(): ExperimentRow[] {
+    this.#materialize();
     return this.#experiments.map((e) => {
       const r = e.record;
       const row: Record<string, unknown> = {
@@ -525,6 +584,7 @@ export class Project implements Iterable<Experiment> {
 
   /** The project file exactly as save() would write it now (sorted keys, 4-space indent, ASCII). */
   serialize(): string {
+    this.#materialize();
     return joinParts(this.#parts());
   }
 
@@ -612,6 +672,11 @@ export class Project implements Iterable<Experiment> {
       catchUp: () => this.#catchUp(),
       version: () => this.#version,
       serialize: () => {
+        if (this.#held) {
+          const held = this.#heldIndex();
+          parts = held.parts;
+          return held.chunks;
+        }
         this.#keepAscending();
         parts = this.#parts();
         // The check that the text parses, kept cheap: every part was scanned as one whole JSON value
@@ -641,6 +706,7 @@ export class Project implements Iterable<Experiment> {
 
   /** Merge in whatever other writers committed since we last read the index. */
   async #catchUp(): Promise<void> {
+    if (this.#held) return this.#catchUpHeld();
     await catchUpIndex({
       storage: this.storage,
       key: this.location,
@@ -684,6 +750,161 @@ export class Project implements Iterable<Experiment> {
     this.#version = stored.version;
     this.#index = undefined;
   }
+
+  /**
+   * Mode "a": the index as chunks, held experiments as the bytes they were read as, this process's
+   * as save() writes them. `parts` are this process's texts, in #experiments' order. The check
+   * before commit is what the scanner did when the held bytes were read, and the one-value check of
+   * #parts for every new text; the frame between them is fixed.
+   */
+  #heldIndex(): { chunks: Uint8Array[]; parts: string[] } {
+    let held = this.#held as Array<HeldRecord | Experiment>;
+    const createdAt = (item: HeldRecord | Experiment) => (item instanceof Experiment ? item.record.created_at : item.created_at);
+    const before = (x: HeldRecord | Experiment, y: HeldRecord | Experiment) =>
+      x instanceof Experiment || y instanceof Experiment ? createdAt(x) < createdAt(y) : createdBefore(x, y);
+    for (let i = 1; i < held.length; i++) {
+      if (before(held[i] as HeldRecord | Experiment, held[i - 1] as HeldRecord | Experiment)) {
+        held = this.#held = sortByCreatedAt(held, createdAt);
+        this.#experiments = held.filter((item): item is Experiment => item instanceof Experiment);
+        this.#index = undefined;
+        break;
+      }
+    }
+    let parts = this.#parts();
+    if (!parts.every((p) => p.startsWith("{") && p.endsWith("}"))) parts = this.#parts(false);
+    const texts = new Map(this.#experiments.map((e, i) => [e, parts[i] as string]));
+    const { chunks, size } = indexChunks(held.map((item) => (item instanceof Experiment ? (texts.get(item) as string) : item)));
+    if (size > this.#maxIndexBytes) throw new Error(`it would be ${size} bytes, over the ${this.#maxIndexBytes}-byte limit (option maxIndexBytes)`);
+    return { chunks, parts };
+  }
+
+  /** One held text as a validated record (for a merge with another writer's copy). */
+  #parseHeldOne(record: HeldRecord): ExperimentRecord {
+    return this.#parseHeld([heldText(record)])[0] as ExperimentRecord;
+  }
+
+  /**
+   * #catchUp for mode "a", on held texts: the same outcome as the full path (others' experiments
+   * kept, ours added, copies of one experiment merged, committed experiments gone from the index
+   * written back and reported in `lost`), with only the records that need a merge parsed.
+   */
+  async #catchUpHeld(): Promise<void> {
+    const info = await this.storage.stat(this.location);
+    if (info === undefined) {
+      this.#version = undefined;
+      return;
+    }
+    if (info.version === this.#version) return;
+    const read = await this.#readBytes();
+    if (!read) {
+      this.#version = undefined;
+      return;
+    }
+    const next = holdRecords(read.data, this.path);
+    if (!next) {
+      // Another writer left a file the scanner does not take verbatim: parse everything, as the other modes do.
+      this.#materialize();
+      return this.#catchUp();
+    }
+    const mine = this.#held as Array<HeldRecord | Experiment>;
+    const owners = matchHeld(next, mine);
+    const placed = new Set<HeldRecord | Experiment>();
+    const result = next.map((record, i): HeldRecord | Experiment => {
+      const own = owners[i];
+      if (own === undefined) return record;
+      placed.add(own);
+      if (!(own instanceof Experiment)) {
+        if (sameText(record, own)) return record;
+        // Another writer changed an experiment this process holds: merge as the full path does.
+        const theirs = this.#parseHeldOne(record);
+        const merged = mergeExperimentRecords(theirs, this.#parseHeldOne(own));
+        if (merged === theirs) return record;
+        return heldString(stringifyPyJson(merged, { indent: 4, sortKeys: true, level: 1 }), heldFields(merged));
+      }
+      const text = heldText(record);
+      if (text !== seenText.get(own) && text !== sentText.get(own)) own.replaceRecord(mergeExperimentRecords(this.#parseHeldOne(record), own.record));
+      own.committed = true;
+      seenText.set(own, text);
+      return own;
+    });
+    const storedOnce = (e: Experiment) => {
+      const once = this.#once.get(e);
+      if (once === undefined) return false;
+      const spellings = tagSpellings(once);
+      return next.some((r) => mayContain(r, spellings) && this.#parseHeldOne(r).tags.includes(once));
+    };
+    const added = mine.filter((item) => !placed.has(item) && !(item instanceof Experiment && storedOnce(item)));
+    // Committed experiments missing from the index were removed by a writer that does not merge; they are written back.
+    for (const item of added) if (!(item instanceof Experiment) || (item.committed && !this.#unseen.has(item))) this.#lost.push(item.slug);
+    const held =
+      added.length > 0 ? sortByCreatedAt([...result, ...added], (item) => (item instanceof Experiment ? item.record.created_at : item.created_at)) : result;
+    this.#held = held;
+    this.#experiments = held.filter((item): item is Experiment => item instanceof Experiment);
+    this.#version = read.version;
+    this.#index = undefined;
+  }
+}
+
+function heldFields(record: ExperimentRecord): Omit<HeldRecord, "source" | "start" | "end"> {
+  return { slug: record.slug, author: record.author, created_at: record.created_at, last_updated: record.last_updated };
+}
+
+/**
+ * matchStored for mode "a": which of `mine` (held records, all committed, and this process's
+ * experiments) each stored record is, by the same rule: among records of one identity, exact text
+ * first (what each last saw, or sent for one not known to be committed), then the remaining
+ * committed ones in order. Nothing takes two records.
+ */
+function matchHeld(records: readonly HeldRecord[], mine: ReadonlyArray<HeldRecord | Experiment>): Array<HeldRecord | Experiment | undefined> {
+  const keyOf = (item: HeldRecord | Experiment) => (item instanceof Experiment ? identityKey(item.record) : `${item.slug}\u0000${item.author}`);
+  const byKey = new Map<string, Array<HeldRecord | Experiment>>();
+  for (const item of mine) {
+    const key = keyOf(item);
+    const list = byKey.get(key);
+    if (list) list.push(item);
+    else byKey.set(key, [item]);
+  }
+  const storedByKey = new Map<string, number[]>();
+  records.forEach((r, i) => {
+    const key = keyOf(r);
+    const list = storedByKey.get(key);
+    if (list) list.push(i);
+    else storedByKey.set(key, [i]);
+  });
+  const owners: Array<HeldRecord | Experiment | undefined> = new Array(records.length);
+  for (const [key, indexes] of storedByKey) {
+    const own = byKey.get(key);
+    if (!own) continue;
+    const committed = own.filter((item) => !(item instanceof Experiment) || item.committed);
+    const sent = own.filter((item): item is Experiment => item instanceof Experiment && !item.committed && sentText.has(item));
+    if (indexes.length === 1 && committed.length === 1 && sent.length === 0) {
+      owners[indexes[0] as number] = committed[0];
+      continue;
+    }
+    const free = new Set(indexes);
+    const taken = new Set<HeldRecord | Experiment>();
+    const exact = (item: HeldRecord | Experiment, text: HeldRecord | string | undefined) => {
+      if (text === undefined) return;
+      const k = indexes.find((i) => free.has(i) && sameText(records[i] as HeldRecord, text));
+      if (k === undefined) return;
+      owners[k] = item;
+      free.delete(k);
+      taken.add(item);
+    };
+    for (const item of committed) exact(item, item instanceof Experiment ? seenText.get(item) : item);
+    for (const e of sent) exact(e, sentText.get(e));
+    const rest = committed.filter((item) => !taken.has(item));
+    const left = indexes.filter((i) => free.has(i));
+    for (let j = 0; j < Math.min(rest.length, left.length); j++) owners[left[j] as number] = rest[j];
+  }
+  return owners;
+}
+
+/** The spellings a string may have in a project file (Python escapes non-ASCII; other writers may not). */
+function tagSpellings(tag: string): string[] {
+  const ascii = pyString(tag);
+  const plain = JSON.stringify(tag);
+  return ascii === plain ? [ascii] : [ascii, plain];
 }
 
 /** What `save()` found. */

@@ -252,6 +252,8 @@ export class LocalStorage implements Storage {
       total += bytesRead;
     }
     if (total > maxBytes) throw tooLargeError(this.describe(key), total, maxBytes);
+    // The usual case is one read of the whole file: return it as it is, not a copy (an index held as bytes would double).
+    if (chunks.length === 1) return chunks[0] as Buffer;
     return Buffer.concat(chunks, total);
   }
 
