@@ -29,14 +29,6 @@ export function fill(exp, i) {
   exp.logArtifact("summary", summary, { handler: "json" });
 }
 
-/** The same artifact values as plain objects, for the raw fs floor. */
-export function artifactValues(i) {
-  return [
-    { i, lr: 0.001 * ((i % 10) + 1), layers: [64, 32, 16] },
-    { i, scores: [1, 2, 3, 4, 5].map((k) => metric(i, k)) },
-  ];
-}
-
 /** The as-of minute of look-up j: late enough that every name has a version by then. */
 export function asofMinute(j, n) {
   return Math.min(n - 1, REPO_NAMES + ((j * 7919) % Math.max(1, n - REPO_NAMES)));
