@@ -27,7 +27,7 @@ export function median(values) {
 }
 
 /** Median, min, max and every run (in run order) of a list of seconds; null when there are none. */
-export function summarize(values, digits = 4) {
+export function summarize(values, digits = 6) {
   const xs = values.filter((v) => typeof v === "number" && Number.isFinite(v));
   if (xs.length === 0) return null;
   return {

@@ -5,26 +5,41 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ratio } from "./lib.mjs";
 
-/** Seconds for a table: three significant digits, in ms below 0.1 s. */
-export function formatSeconds(s) {
+/** Seconds for a table, three significant digits: in ms below 0.1 s (or in the unit `like` picks). */
+export function formatSeconds(s, like = s) {
   if (s === null || s === undefined) return "—";
-  if (s < 0.1) return `${Number((s * 1000).toPrecision(3))} ms`;
+  if (like < 0.1) return `${Number((s * 1000).toPrecision(3))} ms`;
   return `${Number(s.toPrecision(3))} s`;
 }
 
-/** A summary cell: the median, with the range of the runs when there was more than one. */
+/** A summary cell: the median, with the range of the runs (in the median's unit) when there was more than one. */
 export function formatStats(stats) {
   if (!stats) return "—";
   const median = formatSeconds(stats.median);
   if (stats.runs.length < 2) return median;
-  return `${median} (${formatSeconds(stats.min)}–${formatSeconds(stats.max)})`;
+  const bare = (s) => formatSeconds(s, stats.median).replace(/ (ms|s)$/, "");
+  return `${median} (${bare(stats.min)}–${bare(stats.max)})`;
 }
 
-/** a/b as "1.2×", or "—". */
-function times(a, b) {
+/** a/b as "1.2×" (whole numbers from 10×), or "—". */
+export function times(a, b) {
   const r = ratio(a, b);
   if (r === null) return "—";
   return `${r >= 10 ? Math.round(r) : r}×`;
+}
+
+/** How much faster labbook is than another side: "12× faster", "2.5× slower", or "—". */
+export function speedup(other, labbook) {
+  const r = ratio(other, labbook);
+  if (r === null) return "—";
+  if (r >= 1) return `${times(other, labbook)} faster`;
+  return `${times(labbook, other)} slower`;
+}
+
+/** Bytes as MiB below 1 GiB, else GiB. */
+function sizeOf(bytes) {
+  if (bytes < 1024 ** 3) return `${Number((bytes / 1024 ** 2).toPrecision(3))} MiB`;
+  return `${Number((bytes / 1024 ** 3).toPrecision(3))} GiB`;
 }
 
 const mb = (bytes) => `${Number((bytes / 1e6).toPrecision(3))} MB`;
@@ -40,7 +55,8 @@ export function renderTables(report) {
     `Run of ${report.generated_at} UTC (\`${report.command}\`, ${report.total_s} s): ${m.cpu}, ${m.cores} cores, Node ${m.node}` +
       `${m.lazyscribe ? `, lazyscribe ${m.lazyscribe}` : ""}${m.mlflow ? `, MLflow ${m.mlflow}` : ""}; scratch on ${fs}; ` +
       `load average (1/5/15 min) ${load(report.load?.start)} at the start, ${load(report.load?.end)} at the end. ` +
-      `Median of ${report.mode?.runs} interleaved runs (fastest–slowest); floors and labbook alternate.`,
+      `labbook and floors: median of ${report.mode?.runs} interleaved runs (fastest–slowest in brackets); ` +
+      `lazyscribe: ${report.mode?.lazyscribe_runs} run(s)${mlflow ? "; MLflow: 1 run" : ""}.`,
   );
   lines.push("");
   const header = ["workload", "labbook", "honest floor", "labbook / floor", "lazyscribe", "vs lazyscribe"];
@@ -54,14 +70,22 @@ export function renderTables(report) {
       formatStats(w.floor),
       times(lb, w.floor?.median),
       formatStats(w.lazyscribe),
-      w.lazyscribe ? `${times(w.lazyscribe.median, lb)} faster` : "—",
+      speedup(w.lazyscribe?.median, lb),
     ];
-    if (mlflow) row.push(formatStats(w.mlflow), w.mlflow ? `${times(w.mlflow.median, lb)} faster` : "—");
+    if (mlflow) row.push(formatStats(w.mlflow), speedup(w.mlflow?.median, lb));
     lines.push(`| ${row.join(" | ")} |`);
   }
   if ((report.append ?? []).length > 0) {
     lines.push("");
-    const head = ["append one (workload 3) at N", "file", "labbook", "floor: read + write the bytes", "labbook / floor", "labbook peak RSS", "lazyscribe"];
+    const head = [
+      "append one (workload 3) at N",
+      "file",
+      "labbook",
+      "floor: read + write the bytes",
+      "labbook / floor",
+      "labbook peak RSS (floor's)",
+      "lazyscribe",
+    ];
     if (mlflow) head.push("MLflow sqlite");
     lines.push(`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`);
     for (const a of report.append) {
@@ -71,7 +95,9 @@ export function renderTables(report) {
         formatStats(a.labbook),
         formatStats(a.floor),
         times(a.labbook?.median, a.floor?.median),
-        a.labbook_peak_rss_mb ? `${Math.round(a.labbook_peak_rss_mb)} MB (${ratio(a.labbook_peak_rss_mb * 1024 * 1024, a.file_bytes)}× the file)` : "—",
+        a.labbook_peak_rss_mb
+          ? `${Math.round(a.labbook_peak_rss_mb)} MB = ${ratio(a.labbook_peak_rss_mb * 1024 * 1024, a.file_bytes)}× the file (${Math.round(a.floor_peak_rss_mb ?? 0)} MB)`
+          : "—",
         formatStats(a.lazyscribe),
       ];
       if (mlflow) row.push(formatStats(a.mlflow));
@@ -81,7 +107,7 @@ export function renderTables(report) {
   const big = report.large_artifact;
   if (big) {
     lines.push("");
-    const size = `${Number((big.bytes / 1024 ** 3).toPrecision(3))} GiB`;
+    const size = sizeOf(big.bytes);
     const rate = (stats) => (stats ? `${Math.round(big.bytes / 1e6 / stats.median)} MB/s` : "—");
     lines.push("| large artifact | labbook | honest floor | labbook speed / floor speed |", "| --- | --- | --- | --- |");
     lines.push(
