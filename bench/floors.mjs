@@ -25,7 +25,7 @@ import { link, mkdir, open, readFile, rename, rm, unlink } from "node:fs/promise
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { pipeline } from "node:stream/promises";
-import { ASOF, asofMinute, METRICS, metric, PARAMS, REPO_NAMES } from "./workload-data.mjs";
+import { ASOF, asofMinute, METRICS, metric, PARAMS, REPO_NAMES } from "./data.mjs";
 
 export const CONCURRENCY = 16;
 
