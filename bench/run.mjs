@@ -12,7 +12,8 @@
 // Options: --n N, --runs R (floor and labbook runs each), --lazyscribe-runs R (default 1: lazyscribe
 // takes seconds per workload, so its run-to-run spread matters less), --append-n 2000,10000,50000,
 // --large-mib MiB, --no-lazyscribe, --out FILE.
-// Env: LABBOOK_BENCH_LAZYSCRIBE_MAX_N caps lazyscribe's append runs (default 2000, or 50000 with
+// Env: LABBOOK_BENCH_LAZYSCRIBE_VENV picks lazyscribe's venv (default .cache/bench-lazyscribe-venv, made
+// by tooling/ci/setup-bench.sh with lazyscribe alone); LABBOOK_BENCH_LAZYSCRIBE_MAX_N caps lazyscribe's append runs (default 2000, or 50000 with
 // --with-mlflow); LABBOOK_BENCH_DIR picks the scratch folder (default: a new folder in the OS temp
 // dir, removed after); LABBOOK_BENCH_SKIP_SETUP=1 skips the venv setup and build.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -52,6 +53,10 @@ const LARGE_BYTES = Math.round(Number(args["large-mib"] ?? (quick ? 8 : 1024)) *
 const outFile = path.resolve(args.out ?? path.join(here, "results", "latest.json"));
 const venv = process.env.LABBOOK_VENV ?? path.join(repoRoot, ".venv");
 const python = path.join(venv, "bin", "python");
+// lazyscribe runs in a venv of its own (tooling/ci/setup-bench.sh): its loads scan every installed
+// distribution's entry points, so the project's .venv (moto, MLflow...) would slow it several times.
+const lazyVenv = path.resolve(process.env.LABBOOK_BENCH_LAZYSCRIBE_VENV ?? path.join(repoRoot, ".cache", "bench-lazyscribe-venv"));
+const lazyPython = path.join(lazyVenv, "bin", "python");
 const cli = path.join(repoRoot, "packages/labbook/dist/cli.js");
 const TIMEOUT_MS = 30 * 60 * 1000;
 
@@ -70,7 +75,13 @@ function log(message) {
 
 function setup() {
   if (process.env.LABBOOK_BENCH_SKIP_SETUP === "1") return;
-  if (withLazyscribe) execFileSync("bash", [path.join(repoRoot, "tooling/ci/setup.sh")], { stdio: ["ignore", 2, 2] });
+  if (withLazyscribe || withMlflow) execFileSync("bash", [path.join(repoRoot, "tooling/ci/setup.sh")], { stdio: ["ignore", 2, 2] });
+  if (withLazyscribe) {
+    execFileSync("bash", [path.join(repoRoot, "tooling/ci/setup-bench.sh")], {
+      stdio: ["ignore", 2, 2],
+      env: { ...process.env, LABBOOK_BENCH_LAZYSCRIBE_VENV: lazyVenv },
+    });
+  }
   log("building core, storage-local, repository and the labbook CLI (turbo, cached when unchanged)");
   const filters = ["@labbook/core", "@labbook/storage-local", "@labbook/repository", "labbook"];
   execFileSync("pnpm", ["exec", "turbo", "run", "build", "--output-logs=errors-only", ...filters.flatMap((f) => ["--filter", f])], {
@@ -79,24 +90,34 @@ function setup() {
   });
 }
 
+/** Python's, lazyscribe's and MLflow's versions, and how many distributions each venv holds. */
 function pythonVersions() {
-  const script = `import sys, json
-out = {"python": sys.version.split()[0]}
-for name in ("lazyscribe", "mlflow"):
-    try:
-        out[name] = __import__(name).__version__
-    except Exception:
-        out[name] = None
-print(json.dumps(out))`;
-  const result = spawnSync(python, ["-c", script], { encoding: "utf8", timeout: 120_000 });
-  return result.status === 0 ? JSON.parse(result.stdout) : { python: null, lazyscribe: null, mlflow: null };
+  const ask = (bin, module) => {
+    const script = `import sys, json, importlib.metadata as m
+try:
+    version = __import__("${module}").__version__
+except Exception:
+    version = None
+print(json.dumps({"python": sys.version.split()[0], "version": version, "distributions": len(list(m.distributions()))}))`;
+    const result = spawnSync(bin, ["-c", script], { encoding: "utf8", timeout: 120_000 });
+    return result.status === 0 ? JSON.parse(result.stdout) : { python: null, version: null, distributions: null };
+  };
+  const lz = withLazyscribe ? ask(lazyPython, "lazyscribe") : { python: null, version: null, distributions: null };
+  const ml = ask(python, "mlflow");
+  return {
+    python: lz.python ?? ml.python,
+    lazyscribe: lz.version,
+    lazyscribe_venv: withLazyscribe ? { path: path.relative(repoRoot, lazyVenv) || lazyVenv, distributions: lz.distributions } : null,
+    mlflow: withMlflow ? ml.version : null,
+    mlflow_venv: withMlflow ? { path: path.relative(repoRoot, venv) || venv, distributions: ml.distributions } : null,
+  };
 }
 
 /** Run one workload of one side in a fresh process; returns its JSON line. */
 function runWorker(side, workload, n, dir, env = {}) {
   const commands = {
     labbook: [process.execPath, path.join(here, "labbook_worker.mjs")],
-    lazyscribe: [python, path.join(here, "lazyscribe_bench.py")],
+    lazyscribe: [lazyPython, path.join(here, "lazyscribe_bench.py")],
     mlflow: [python, path.join(here, "mlflow_bench.py")],
   };
   const [cmd, script] = commands[side];

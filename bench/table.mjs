@@ -53,7 +53,8 @@ export function renderTables(report) {
   const mlflow = report.mode?.with_mlflow;
   lines.push(
     `Run of ${report.generated_at} UTC (\`${report.command}\`, ${report.total_s} s): ${m.cpu}, ${m.cores} cores, Node ${m.node}` +
-      `${m.lazyscribe ? `, lazyscribe ${m.lazyscribe}` : ""}${m.mlflow ? `, MLflow ${m.mlflow}` : ""}; scratch on ${fs}; ` +
+      `${m.lazyscribe ? `, lazyscribe ${m.lazyscribe}${m.lazyscribe_venv ? ` (in a venv of ${m.lazyscribe_venv.distributions} distributions)` : ""}` : ""}` +
+      `${m.mlflow ? `, MLflow ${m.mlflow}` : ""}; scratch on ${fs}; ` +
       `load average (1/5/15 min) ${load(report.load?.start)} at the start, ${load(report.load?.end)} at the end. ` +
       `labbook and floors: median of ${report.mode?.runs} interleaved runs (fastest–slowest in brackets); ` +
       `lazyscribe: ${report.mode?.lazyscribe_runs} run(s)${mlflow ? "; MLflow: 1 run" : ""}.`,

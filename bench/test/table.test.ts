@@ -18,6 +18,7 @@ function report(withMlflow: boolean) {
       cores: 2,
       node: "v20.20.2",
       lazyscribe: "2.2.2",
+      lazyscribe_venv: { path: ".cache/x", distributions: 7 },
       mlflow: withMlflow ? "3.17.2" : null,
       scratch: { type: "tmpfs", tmpfs: true },
     },
@@ -82,6 +83,7 @@ describe("renderTables", () => {
     const md = renderTables(report(false));
     expect(md).toContain("load average (1/5/15 min) 1.5 / 1.2 / 1 at the start, 1.7 / 1.3 / 1.1 at the end");
     expect(md).toContain("scratch on tmpfs (in memory)");
+    expect(md).toContain("lazyscribe 2.2.2 (in a venv of 7 distributions)");
     expect(md).toContain("median of 3 interleaved runs");
   });
 
