@@ -405,6 +405,11 @@ async function main() {
       },
       total_s: round((performance.now() - started) / 1000, 1),
     };
+    // Every side computed the same answer from the same data (workload 3's checks are not comparable:
+    // the floor's is the file size, the others' the count after their own appends).
+    report.check_mismatches = Object.entries(report.workloads)
+      .filter(([id, w]) => id !== "w3" && new Set(Object.values(w.checks).map((c) => JSON.stringify(c))).size > 1)
+      .map(([id, w]) => ({ workload: id, checks: w.checks }));
     report.goals = goals(report);
     mkdirSync(path.dirname(outFile), { recursive: true });
     writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
