@@ -105,30 +105,33 @@ def grow(root: Path, n: int) -> int:
             for row in db.execute(f"select {', '.join(cols)} from {table}"):
                 rows_by_table[table].setdefault(row[at], []).append(row)
         run_rows = {row[runs_cols.index("run_uuid")]: row for row in db.execute(f"select {', '.join(runs_cols)} from runs")}
-        new_runs, new_rows = [], {t: [] for t in tables}
-        for j in range(have, n):
-            source = sources[j % have]
-            new_id = uuid.uuid4().hex
-            row = list(run_rows[source])
-            for c, col in enumerate(runs_cols):
-                if col == "run_uuid":
-                    row[c] = new_id
-                elif col == "name":
-                    row[c] = f"experiment-{j}"
-                elif col == "artifact_uri" and row[c]:
-                    row[c] = row[c].replace(source, new_id)
-            new_runs.append(row)
-            for table, cols in tables.items():
-                at = cols.index("run_uuid")
-                for r in rows_by_table[table].get(source, []):
-                    r = list(r)
-                    r[at] = new_id
-                    if table == "tags" and r[cols.index("key")] == "mlflow.runName":
-                        r[cols.index("value")] = f"experiment-{j}"
-                    new_rows[table].append(r)
-        db.executemany(f"insert into runs ({', '.join(runs_cols)}) values ({', '.join('?' * len(runs_cols))})", new_runs)
-        for table, cols in tables.items():
-            db.executemany(f"insert into {table} ({', '.join(cols)}) values ({', '.join('?' * len(cols))})", new_rows[table])
+        runs_sql = f"insert into runs ({', '.join(runs_cols)}) values ({', '.join('?' * len(runs_cols))})"
+        rows_sql = {t: f"insert into {t} ({', '.join(cols)}) values ({', '.join('?' * len(cols))})" for t, cols in tables.items()}
+        for first in range(have, n, 1000):  # a thousand runs at a time, so memory stays flat at any n
+            new_runs, new_rows = [], {t: [] for t in tables}
+            for j in range(first, min(n, first + 1000)):
+                source = sources[j % have]
+                new_id = uuid.uuid4().hex
+                row = list(run_rows[source])
+                for c, col in enumerate(runs_cols):
+                    if col == "run_uuid":
+                        row[c] = new_id
+                    elif col == "name":
+                        row[c] = f"experiment-{j}"
+                    elif col == "artifact_uri" and row[c]:
+                        row[c] = row[c].replace(source, new_id)
+                new_runs.append(row)
+                for table, cols in tables.items():
+                    at = cols.index("run_uuid")
+                    for r in rows_by_table[table].get(source, []):
+                        r = list(r)
+                        r[at] = new_id
+                        if table == "tags" and r[cols.index("key")] == "mlflow.runName":
+                            r[cols.index("value")] = f"experiment-{j}"
+                        new_rows[table].append(r)
+            db.executemany(runs_sql, new_runs)
+            for table in tables:
+                db.executemany(rows_sql[table], new_rows[table])
         db.commit()
     finally:
         db.close()
