@@ -162,6 +162,13 @@ function anchor(side, workload, n, dirFor, runs) {
   return results;
 }
 
+/** Remove the finished runs' folders (untimed; thousands of files, so say so: on a busy disk it takes a while). */
+function cleanUp(dir) {
+  if (!existsSync(dir)) return;
+  log(`  removing the finished runs' files (${path.basename(dir)}, not timed)`);
+  rmSync(dir, { recursive: true, force: true });
+}
+
 const seconds = (results) => summarize((results ?? []).map((r) => r.seconds));
 const peak = (results) => (results?.length ? round(Math.max(...results.map((r) => r.peak_rss_mb)), 1) : null);
 const lastCheck = (results) => results?.at(-1)?.check ?? null;
@@ -223,7 +230,7 @@ async function main() {
     rmSync(main, { recursive: true, force: true });
     mkdirSync(path.dirname(main), { recursive: true });
     renameSync(d("runs", `w1-labbook-${RUNS - 1}`), main);
-    rmSync(d("runs"), { recursive: true, force: true });
+    cleanUp(d("runs"));
     copyFileSync(path.join(main, "project.json"), d("main", "base-project.json"));
     workloads.w1 = { labbook: w1.labbook, floor: w1.floor };
 
@@ -255,7 +262,7 @@ async function main() {
       fresh("w5"),
       N,
     );
-    rmSync(d("runs"), { recursive: true, force: true });
+    cleanUp(d("runs"));
 
     // Lazyscribe on its own project, then MLflow on its sqlite store (each once per --lazyscribe-runs / once).
     const lz = d("main", "lazyscribe");
@@ -266,7 +273,7 @@ async function main() {
       workloads.w2.lazyscribe = anchor("lazyscribe", "w2", N, () => lz, LAZY_RUNS);
       workloads.w4.lazyscribe = anchor("lazyscribe", "w4", N, () => lz, LAZY_RUNS);
       workloads.w5.lazyscribe = anchor("lazyscribe", "w5", N, (run) => d("runs", `lz-w5-${run}`), LAZY_RUNS);
-      rmSync(d("runs"), { recursive: true, force: true });
+      cleanUp(d("runs"));
     }
     const ml = d("main", "mlflow");
     if (withMlflow) {
