@@ -56,8 +56,8 @@ export function renderTables(report) {
       `${m.lazyscribe ? `, lazyscribe ${m.lazyscribe}${m.lazyscribe_venv ? ` (in a venv of ${m.lazyscribe_venv.distributions} distributions)` : ""}` : ""}` +
       `${m.mlflow ? `, MLflow ${m.mlflow}` : ""}; scratch on ${fs}; ` +
       `load average (1/5/15 min) ${load(report.load?.start)} at the start, ${load(report.load?.end)} at the end. ` +
-      `labbook and floors: median of ${report.mode?.runs} interleaved runs (fastest–slowest in brackets); ` +
-      `lazyscribe: ${report.mode?.lazyscribe_runs} run(s)${mlflow ? "; MLflow: 1 run" : ""}.`,
+      `Labbook and floors: median of ${report.mode?.runs} interleaved runs (fastest–slowest in brackets); ` +
+      `lazyscribe: ${report.mode?.lazyscribe_runs} run${report.mode?.lazyscribe_runs === 1 ? "" : "s"}${mlflow ? "; MLflow: 1 run" : ""}.`,
   );
   lines.push("");
   const header = ["workload", "labbook", "honest floor", "labbook / floor", "lazyscribe", "vs lazyscribe"];

@@ -84,7 +84,7 @@ describe("renderTables", () => {
     expect(md).toContain("load average (1/5/15 min) 1.5 / 1.2 / 1 at the start, 1.7 / 1.3 / 1.1 at the end");
     expect(md).toContain("scratch on tmpfs (in memory)");
     expect(md).toContain("lazyscribe 2.2.2 (in a venv of 7 distributions)");
-    expect(md).toContain("median of 3 interleaved runs");
+    expect(md).toContain("Labbook and floors: median of 3 interleaved runs (fastest–slowest in brackets); lazyscribe: 1 run.");
   });
 
   it("leaves the MLflow columns out when MLflow did not run", () => {
