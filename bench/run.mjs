@@ -166,7 +166,9 @@ function anchor(side, workload, n, dirFor, runs) {
 function cleanUp(dir) {
   if (!existsSync(dir)) return;
   log(`  removing the finished runs' files (${path.basename(dir)}, not timed)`);
-  rmSync(dir, { recursive: true, force: true });
+  // rm(1) removes tens of thousands of files about 3x faster than Node's recursive rmSync.
+  const rm = spawnSync("rm", ["-rf", "--", dir], { stdio: "ignore", timeout: TIMEOUT_MS });
+  if (rm.status !== 0) rmSync(dir, { recursive: true, force: true });
 }
 
 const seconds = (results) => summarize((results ?? []).map((r) => r.seconds));
