@@ -7,7 +7,8 @@ import { defineConfig } from "vitest/config";
 const roots = ["packages", "tooling", "apps"]
   .filter((dir) => existsSync(dir))
   .flatMap((dir) => readdirSync(dir).map((name) => `${dir}/${name}`))
-  .filter((root) => existsSync(`${root}/test`));
+  .filter((root) => existsSync(`${root}/test`))
+  .concat(existsSync("bench/test") ? ["bench"] : []);
 
 // Vite's default server conditions after our source condition, less "module": that one sends
 // dependencies such as @aws-sdk/* to ESM builds with extensionless imports that only bundlers load.

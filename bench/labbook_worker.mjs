@@ -1,12 +1,13 @@
-// One benchmark workload on labbook (or the raw floor), in its own process so peak RSS is per workload.
+// One benchmark workload on labbook (or its honest floor, floor-w1 ... floor-w7: see floors.mjs), in its
+// own process so peak RSS is per workload.
 // Usage: node bench/labbook_worker.mjs <workload> <n> <dir>
 // Prints one JSON line: {"seconds": number, "peak_rss_mb": number, "check": ..., "parts"?: {...}}.
-import { spawnSync } from "node:child_process";
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
+import { floors, largeFloor } from "./floors.mjs";
 import { LocalStorage, loadRepository, Project } from "./labbook.mjs";
-import { ASOF, artifactValues, asofMinute, fill, LOOKUPS, REPO_NAMES } from "./workload-data.mjs";
+import { ASOF, asofMinute, fill, LOOKUPS, REPO_NAMES } from "./workload-data.mjs";
 
 const [workload, nText, dir] = process.argv.slice(2);
 const n = Number(nText);
@@ -62,46 +63,15 @@ const workloads = {
     if (!repository) return { seconds: null, check: "no @labbook/repository build" };
     return runRepository(repository);
   },
-  // 6. The floors: what the same bytes cost with plain JSON and fs calls.
-  w6: async () => {
-    const file = path.join(dir, "project.json");
-    const parts = {};
-    let data;
-    let t0 = performance.now();
-    data = JSON.parse(await readFile(file, "utf8"));
-    parts.read_parse_s = (performance.now() - t0) / 1000;
-    t0 = performance.now();
-    await writeFile(path.join(dir, "floor-project.json"), JSON.stringify(data, null, 4));
-    parts.stringify_write_s = (performance.now() - t0) / 1000;
-    const out = path.join(dir, "floor-artifacts");
-    await rm(out, { recursive: true, force: true });
-    t0 = performance.now();
-    for (let i = 0; i < n; i++) {
-      const folder = path.join(out, `experiment-${i}`);
-      await mkdir(folder, { recursive: true });
-      const [config, summary] = artifactValues(i);
-      await writeFile(path.join(folder, "config.json"), JSON.stringify(config));
-      await writeFile(path.join(folder, "summary.json"), JSON.stringify(summary));
-    }
-    parts.artifacts_write_s = (performance.now() - t0) / 1000;
-    const seconds = parts.read_parse_s + parts.stringify_write_s + parts.artifacts_write_s;
-    data = undefined;
-    return { seconds, check: n, parts };
-  },
-  // 7. One 1 GiB bytes artifact, streamed in and out, against dd to the same disk.
+  // 7. One large bytes artifact (1 GiB unless LABBOOK_BENCH_W7_BYTES), streamed in and read back (sha256 checked).
   w7: async () => {
-    const size = Number(process.env.LABBOOK_BENCH_W7_BYTES ?? GIB);
-    const chunk = Buffer.alloc(1024 * 1024, 7);
-    for (let k = 0; k < chunk.length; k += 4096) chunk[k] = k & 0xff;
-    async function* source() {
-      for (let sent = 0; sent < size; sent += chunk.length) yield chunk.subarray(0, Math.min(chunk.length, size - sent));
-    }
+    const size = largeSize();
     const w7dir = path.join(dir, "w7");
     await rm(w7dir, { recursive: true, force: true });
     await mkdir(w7dir, { recursive: true });
     const project = await Project.open("project.json", { storage: new LocalStorage(w7dir), mode: "w", author: "bench" });
     let t0 = performance.now();
-    const exp = await project.log("large", (e) => e.logArtifact("blob", source(), { handler: "bytes" }));
+    const exp = await project.log("large", (e) => e.logArtifact("blob", largeSource(size), { handler: "bytes" }));
     await project.save();
     const saveSeconds = (performance.now() - t0) / 1000;
     t0 = performance.now();
@@ -109,42 +79,27 @@ const workloads = {
     for await (const part of await exp.openArtifactStream("blob")) read += part.byteLength;
     const loadSeconds = (performance.now() - t0) / 1000;
     if (read !== size) throw new Error(`read ${read} bytes, expected ${size}`);
-    const labbookRss = peakRssMb();
-    // dd to the same disk, with the same durability (fsync at the end), then read back.
-    const ddFile = path.join(w7dir, "dd.bin");
-    const count = Math.ceil(size / (1024 * 1024));
-    t0 = performance.now();
-    run("dd", ["if=/dev/zero", `of=${ddFile}`, "bs=1M", `count=${count}`, "conv=fsync"]);
-    const ddWriteSeconds = (performance.now() - t0) / 1000;
-    t0 = performance.now();
-    run("dd", [`if=${ddFile}`, "of=/dev/null", "bs=1M"]);
-    const ddReadSeconds = (performance.now() - t0) / 1000;
-    const mb = size / 1e6;
     const stored = (await stat(path.join(w7dir, exp.folder, exp.artifacts[0].fname))).size;
     await rm(w7dir, { recursive: true, force: true });
-    return {
-      seconds: saveSeconds + loadSeconds,
-      floor_seconds: ddWriteSeconds + ddReadSeconds,
-      peak_rss_mb: labbookRss,
-      check: stored,
-      parts: {
-        bytes: size,
-        save_s: saveSeconds,
-        load_s: loadSeconds,
-        dd_write_s: ddWriteSeconds,
-        dd_read_s: ddReadSeconds,
-        save_mb_s: mb / saveSeconds,
-        load_mb_s: mb / loadSeconds,
-        dd_write_mb_s: mb / ddWriteSeconds,
-        dd_read_mb_s: mb / ddReadSeconds,
-      },
-    };
+    return { seconds: saveSeconds + loadSeconds, check: stored, parts: { bytes: size, save_s: saveSeconds, load_s: loadSeconds } };
   },
+  "floor-w7": async () => {
+    const size = largeSize();
+    const parts = await largeFloor(path.join(dir, "floor-w7"), size, () => largeSource(size));
+    return { seconds: parts.save_s + parts.load_s, check: parts.bytes, parts };
+  },
+  ...Object.fromEntries(Object.entries(floors).map(([name, fn]) => [name, () => fn(n, dir)])),
 };
 
-function run(cmd, args) {
-  const result = spawnSync(cmd, args, { encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${result.stderr}`);
+function largeSize() {
+  return Number(process.env.LABBOOK_BENCH_W7_BYTES ?? GIB);
+}
+
+/** The large artifact's bytes: 1 MiB chunks of a fixed pattern, the same for labbook and its floor. */
+async function* largeSource(size) {
+  const chunk = Buffer.alloc(1024 * 1024, 7);
+  for (let k = 0; k < chunk.length; k += 4096) chunk[k] = k & 0xff;
+  for (let sent = 0; sent < size; sent += chunk.length) yield chunk.subarray(0, Math.min(chunk.length, size - sent));
 }
 
 async function runRepository(repository) {

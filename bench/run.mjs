@@ -1,21 +1,30 @@
-// `pnpm bench`: the same workloads on labbook and on Python lazyscribe 2.2, each workload in its own
-// process (so peak RSS is per workload), plus the raw floors, scaling runs and the machine.
-// Writes bench/results/latest.json (or --out) and prints it.
+// `pnpm bench`: the same workloads on labbook, on its honest floors (bench/floors.mjs) and on Python
+// lazyscribe 2.2 (and MLflow 3's client with --with-mlflow), each run in its own process. Floor and
+// labbook runs alternate (floor, labbook, floor, labbook...), --runs times each; the report keeps the
+// median, min, max and every run, the load average at the start and end, and the machine.
+// Writes bench/results/latest.json (or --out); prints the README tables (bench/table.mjs).
 //
-//   node bench/run.mjs                 N = 2000, scaling at 500/2000/10000/50000, 1 GiB workload 7
-//   node bench/run.mjs --quick --n 50  smoke run: one small N, no scaling, 8 MiB workload 7
-//   node bench/run.mjs --n 5000        another main N
+//   node bench/run.mjs                 N = 2000, 5 runs, append at 2000/10000/50000, 1 GiB artifact
+//   node bench/run.mjs --with-mlflow   and MLflow's sqlite store on workloads 1, 2, 3 and 5 (lazyscribe's
+//                                      append then also runs at 10000 and 50000)
+//   node bench/run.mjs --quick         smoke run: N = 50, 2 runs, no large N, 8 MiB artifact
 //
-// Env: LABBOOK_BENCH_LAZYSCRIBE_MAX_N (default 2000) caps lazyscribe's scaling runs (10000 adds ~5 min, 50000
-// ~20 min on a 2-core machine), so the default run stays under 10 minutes.
-// LABBOOK_BENCH_DIR picks the scratch folder (default: a new folder in the OS temp dir, removed after).
-// LABBOOK_BENCH_SKIP_SETUP=1 skips the venv setup and build (the smoke test does both itself).
+// Options: --n N, --runs R (floor and labbook runs each), --lazyscribe-runs R (default 1: lazyscribe
+// takes seconds per workload, so its run-to-run spread matters less), --append-n 2000,10000,50000,
+// --large-mib MiB, --no-lazyscribe, --out FILE.
+// Env: LABBOOK_BENCH_LAZYSCRIBE_VENV picks lazyscribe's venv (default .cache/bench-lazyscribe-venv, made
+// by tooling/ci/setup-bench.sh with lazyscribe alone); LABBOOK_BENCH_LAZYSCRIBE_MAX_N caps lazyscribe's append runs (default 2000, or 50000 with
+// --with-mlflow); LABBOOK_BENCH_DIR picks the scratch folder (default: a new folder in the OS temp
+// dir, removed after); LABBOOK_BENCH_SKIP_SETUP=1 skips the venv setup and build.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { goals, interleave, loadAverage, machine, round, summarize } from "./lib.mjs";
+import { renderTables } from "./table.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, "..");
@@ -23,193 +32,401 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     n: { type: "string" },
+    runs: { type: "string" },
+    "lazyscribe-runs": { type: "string" },
+    "append-n": { type: "string" },
+    "large-mib": { type: "string" },
     out: { type: "string" },
     "no-lazyscribe": { type: "boolean", default: false },
+    "with-mlflow": { type: "boolean", default: false },
   },
 });
 const quick = args.quick;
 const N = Number(args.n ?? (quick ? 50 : 2000));
-const SCALING = quick ? [] : [500, 2000, 10000, 50000];
-const LAZY_MAX_N = Number(process.env.LABBOOK_BENCH_LAZYSCRIBE_MAX_N ?? 2000);
-const outFile = path.resolve(args.out ?? path.join(here, "results", "latest.json"));
-const python = path.join(process.env.LABBOOK_VENV ?? path.join(repoRoot, ".venv"), "bin", "python");
+const RUNS = Number(args.runs ?? (quick ? 2 : 5));
+const LAZY_RUNS = Number(args["lazyscribe-runs"] ?? 1);
 const withLazyscribe = !args["no-lazyscribe"];
+const withMlflow = args["with-mlflow"];
+const APPEND_N = [...new Set([N, ...(args["append-n"] ?? (quick ? "" : "10000,50000")).split(",").filter(Boolean).map(Number)])].sort((a, b) => a - b);
+const LAZY_MAX_N = Number(process.env.LABBOOK_BENCH_LAZYSCRIBE_MAX_N ?? (withMlflow ? 50000 : N));
+const LARGE_BYTES = Math.round(Number(args["large-mib"] ?? (quick ? 8 : 1024)) * 1024 * 1024);
+const outFile = path.resolve(args.out ?? path.join(here, "results", "latest.json"));
+const venv = process.env.LABBOOK_VENV ?? path.join(repoRoot, ".venv");
+const python = path.join(venv, "bin", "python");
+// lazyscribe runs in a venv of its own (tooling/ci/setup-bench.sh): its loads scan every installed
+// distribution's entry points, so the project's .venv (moto, MLflow...) would slow it several times.
+const lazyVenv = path.resolve(process.env.LABBOOK_BENCH_LAZYSCRIBE_VENV ?? path.join(repoRoot, ".cache", "bench-lazyscribe-venv"));
+const lazyPython = path.join(lazyVenv, "bin", "python");
+const cli = path.join(repoRoot, "packages/labbook/dist/cli.js");
+const TIMEOUT_MS = 30 * 60 * 1000;
 
+for (const [name, value] of Object.entries({ n: N, runs: RUNS, "lazyscribe-runs": LAZY_RUNS, "large-mib": LARGE_BYTES })) {
+  if (!Number.isInteger(value) || value < 1) {
+    process.stderr.write(`bench: --${name} must be a whole number of at least 1 (got ${value}).\n`);
+    process.exit(2);
+  }
+}
+
+const started = performance.now();
+const elapsed = () => `${Math.round((performance.now() - started) / 1000)}s`.padStart(5);
 function log(message) {
-  process.stderr.write(`${message}\n`);
+  process.stderr.write(`${elapsed()} ${message}\n`);
 }
 
 function setup() {
   if (process.env.LABBOOK_BENCH_SKIP_SETUP === "1") return;
-  if (withLazyscribe) execFileSync("bash", [path.join(repoRoot, "tooling/ci/setup.sh")], { stdio: ["ignore", 2, 2] });
-  const filters = ["@labbook/core", "@labbook/storage-local"];
-  if (existsSync(path.join(repoRoot, "packages/repository/src/index.ts"))) filters.push("@labbook/repository");
+  if (withLazyscribe || withMlflow) execFileSync("bash", [path.join(repoRoot, "tooling/ci/setup.sh")], { stdio: ["ignore", 2, 2] });
+  if (withLazyscribe) {
+    execFileSync("bash", [path.join(repoRoot, "tooling/ci/setup-bench.sh")], {
+      stdio: ["ignore", 2, 2],
+      env: { ...process.env, LABBOOK_BENCH_LAZYSCRIBE_VENV: lazyVenv },
+    });
+  }
+  log("building core, storage-local, repository and the labbook CLI (turbo, cached when unchanged)");
+  const filters = ["@labbook/core", "@labbook/storage-local", "@labbook/repository", "labbook"];
   execFileSync("pnpm", ["exec", "turbo", "run", "build", "--output-logs=errors-only", ...filters.flatMap((f) => ["--filter", f])], {
     cwd: repoRoot,
     stdio: ["ignore", 2, 2],
   });
 }
 
-/** Run one workload in a fresh process; returns its JSON line. */
-function runWorker(side, workload, n, dir) {
-  const [cmd, script] = side === "labbook" ? [process.execPath, path.join(here, "labbook_worker.mjs")] : [python, path.join(here, "lazyscribe_bench.py")];
-  const result = spawnSync(cmd, [script, workload, String(n), dir], { encoding: "utf8", maxBuffer: 1 << 20 });
-  if (result.status !== 0) throw new Error(`${side} ${workload} (N=${n}) failed:\n${result.stderr}`);
-  const line = result.stdout.trim().split("\n").at(-1);
-  return JSON.parse(line);
-}
-
-function machine() {
-  const pythonVersion = withLazyscribe
-    ? spawnSync(python, ["-c", "import sys, lazyscribe; print(sys.version.split()[0], lazyscribe.__version__)"], { encoding: "utf8" }).stdout.trim().split(" ")
-    : [];
+/** Python's, lazyscribe's and MLflow's versions, and how many distributions each venv holds. */
+function pythonVersions() {
+  const ask = (bin, module) => {
+    const script = `import sys, json, importlib.metadata as m
+try:
+    version = __import__("${module}").__version__
+except Exception:
+    version = None
+print(json.dumps({"python": sys.version.split()[0], "version": version, "distributions": len(list(m.distributions()))}))`;
+    const result = spawnSync(bin, ["-c", script], { encoding: "utf8", timeout: 120_000 });
+    return result.status === 0 ? JSON.parse(result.stdout) : { python: null, version: null, distributions: null };
+  };
+  const lz = withLazyscribe ? ask(lazyPython, "lazyscribe") : { python: null, version: null, distributions: null };
+  const ml = ask(python, "mlflow");
   return {
-    cpu: os.cpus()[0]?.model ?? "unknown",
-    cores: os.availableParallelism(),
-    memory_gb: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    python: pythonVersion[0] ?? null,
-    lazyscribe: pythonVersion[1] ?? null,
-    load_average: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    python: lz.python ?? ml.python,
+    lazyscribe: lz.version,
+    lazyscribe_venv: withLazyscribe ? { path: path.relative(repoRoot, lazyVenv) || lazyVenv, distributions: lz.distributions } : null,
+    mlflow: withMlflow ? ml.version : null,
+    mlflow_venv: withMlflow ? { path: path.relative(repoRoot, venv) || venv, distributions: ml.distributions } : null,
   };
 }
 
-const round = (x, digits = 4) => (x === null || x === undefined ? null : Math.round(x * 10 ** digits) / 10 ** digits);
-const ratio = (a, b) => (a && b ? round(a / b, 2) : null);
-
-/** One pass over workloads 1–6 at size n, each side in its own scratch folders. */
-function pass(n, scratch, { lazyscribe, workloads = ["w1", "w2", "w3", "w4", "w5"] }) {
-  const lbDir = path.join(scratch, `labbook-${n}`);
-  const lzDir = path.join(scratch, `lazyscribe-${n}`);
-  mkdirSync(lbDir, { recursive: true });
-  mkdirSync(lzDir, { recursive: true });
-  const rows = {};
-  for (const w of workloads) {
-    log(`  ${w} N=${n} labbook`);
-    const lb = runWorker("labbook", w, n, lbDir);
-    let lz;
-    if (lazyscribe) {
-      log(`  ${w} N=${n} lazyscribe`);
-      lz = runWorker("lazyscribe", w, n, lzDir);
-    }
-    rows[w] = { lb, lz };
-    // Floors are measured right after workload 1, on labbook's project.json (before workload 3 adds one).
-    if (w === "w1") {
-      log(`  w6 N=${n} floors`);
-      rows.w6 = { lb: runWorker("labbook", "w6", n, lbDir) };
-    }
-  }
-  return rows;
-}
-
-function summarise(rows, n) {
-  const floors = rows.w6?.lb.parts;
-  const floorFor = {
-    w1: floors && floors.stringify_write_s + floors.artifacts_write_s,
-    w2: floors?.read_parse_s,
-    w3: floors && floors.read_parse_s + floors.stringify_write_s,
+/** Run one workload of one side in a fresh process; returns its JSON line. */
+function runWorker(side, workload, n, dir, env = {}) {
+  const commands = {
+    labbook: [process.execPath, path.join(here, "labbook_worker.mjs")],
+    lazyscribe: [lazyPython, path.join(here, "lazyscribe_bench.py")],
+    mlflow: [python, path.join(here, "mlflow_bench.py")],
   };
-  const out = {};
-  for (const [w, { lb, lz }] of Object.entries(rows)) {
-    const entry = {
-      labbook_s: w === "w6" ? null : round(lb.seconds),
-      lazyscribe_s: round(lz?.seconds ?? null),
-      floor_s: round(w === "w6" ? lb.seconds : (floorFor[w] ?? null)),
-      peak_rss_mb: round(lb.peak_rss_mb, 1),
-      lazyscribe_peak_rss_mb: round(lz?.peak_rss_mb ?? null, 1),
-    };
-    if (entry.labbook_s !== null) entry.per_experiment_ms = round((lb.seconds / n) * 1000, 5);
-    if (lb.parts) entry.parts = Object.fromEntries(Object.entries(lb.parts).map(([k, v]) => [k, round(v)]));
-    if (lz && lb.seconds !== null) entry.speedup_vs_lazyscribe = ratio(lz.seconds, lb.seconds);
-    if (entry.floor_s && entry.labbook_s) entry.times_floor = ratio(entry.labbook_s, entry.floor_s);
-    if (lz && lb.seconds !== null && lb.check !== lz.check) entry.check_mismatch = { labbook: lb.check, lazyscribe: lz.check };
-    out[w] = entry;
-  }
-  return out;
+  const [cmd, script] = commands[side];
+  mkdirSync(dir, { recursive: true });
+  const result = spawnSync(cmd, [script, workload, String(n), dir], {
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+    timeout: TIMEOUT_MS,
+    env: { ...process.env, ...env },
+  });
+  if (result.status !== 0) throw new Error(`${side} ${workload} (N=${n}) failed (${result.signal ?? `exit ${result.status}`}):\n${result.stderr}`);
+  return JSON.parse(result.stdout.trim().split("\n").at(-1));
 }
 
-function targets(workloads, scaling, w7) {
-  const get = (w, k) => workloads[w]?.[k] ?? null;
-  const perExp = (n, w) => scaling.find((s) => s.n === n)?.workloads[w]?.per_experiment_ms ?? null;
-  const check = (value, ok, goal) => ({ value, goal, met: value === null ? null : ok(value) });
-  const t = {
-    w2_times_floor: check(get("w2", "times_floor"), (v) => v <= 3, "<= 3"),
-    w2_speedup_vs_lazyscribe: check(get("w2", "speedup_vs_lazyscribe"), (v) => v >= 40, ">= 40"),
-    w1_speedup_vs_lazyscribe: check(get("w1", "speedup_vs_lazyscribe"), (v) => v >= 15, ">= 15"),
-    w3_times_floor: check(get("w3", "times_floor"), (v) => v <= 3, "<= 3"),
-    w5_speedup_vs_lazyscribe: check(get("w5", "speedup_vs_lazyscribe"), (v) => v >= 20, ">= 20"),
-  };
-  for (const w of ["w1", "w2", "w3"]) {
-    const a = perExp(2000, w);
-    const b = perExp(50000, w);
-    t[`${w}_scaling_50000_vs_2000`] = check(ratio(b, a), (v) => v <= 1.5, "<= 1.5");
+/**
+ * The runs of one workload: floor and labbook alternate, `RUNS` rounds. `dirFor(side, run)` gives
+ * each run its folder (a fresh one for workloads that create a project). Returns per side the list of
+ * results.
+ */
+function alternate(label, sides, dirFor, n, env) {
+  const results = Object.fromEntries(sides.map(([side]) => [side, []]));
+  for (const { side, run } of interleave(
+    sides.map(([side]) => side),
+    RUNS,
+  )) {
+    const workload = sides.find(([s]) => s === side)[1];
+    const r = runWorker(side === "floor" ? "labbook" : side, workload, n, dirFor(side, run), env);
+    results[side].push(r);
+    log(`  ${label} ${side.padEnd(7)} run ${run + 1}/${RUNS}: ${r.seconds.toFixed(3)} s`);
   }
-  if (w7) {
-    t.w7_save_vs_dd_write = check(ratio(w7.parts.save_mb_s, w7.parts.dd_write_mb_s), (v) => v >= 0.7, ">= 0.7");
-    t.w7_load_vs_dd_read = check(ratio(w7.parts.load_mb_s, w7.parts.dd_read_mb_s), (v) => v >= 0.7, ">= 0.7");
-    t.w7_peak_rss_mb = check(w7.peak_rss_mb, (v) => v < 200, "< 200");
-  }
-  return t;
+  return results;
 }
+
+/** `runs` runs of a lazyscribe or MLflow workload, one after the other. */
+function anchor(side, workload, n, dirFor, runs) {
+  const results = [];
+  for (let run = 0; run < runs; run++) {
+    const r = runWorker(side, workload, n, dirFor(run));
+    results.push(r);
+    log(`  ${workload} ${side.padEnd(10)} run ${run + 1}/${runs}: ${r.seconds.toFixed(3)} s`);
+  }
+  return results;
+}
+
+/** Remove the finished runs' folders (untimed; thousands of files, so say so: on a busy disk it takes a while). */
+function cleanUp(dir) {
+  if (!existsSync(dir)) return;
+  log(`  removing the finished runs' files (${path.basename(dir)}, not timed)`);
+  // rm(1) removes tens of thousands of files about 3x faster than Node's recursive rmSync.
+  const rm = spawnSync("rm", ["-rf", "--", dir], { stdio: "ignore", timeout: TIMEOUT_MS });
+  if (rm.status !== 0) rmSync(dir, { recursive: true, force: true });
+}
+
+const seconds = (results) => summarize((results ?? []).map((r) => r.seconds));
+const peak = (results) => (results?.length ? round(Math.max(...results.map((r) => r.peak_rss_mb)), 1) : null);
+const lastCheck = (results) => results?.at(-1)?.check ?? null;
+
+/** Time a command `RUNS` times, interleaved with the others (node -e 0, --help, ls). */
+function startup(commands) {
+  const times = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
+  for (const { side, run } of interleave(Object.keys(commands), RUNS)) {
+    const argv = commands[side];
+    const t0 = performance.now();
+    const result = spawnSync(process.execPath, argv, { encoding: "utf8", maxBuffer: 64 << 20, timeout: 120_000 });
+    const s = (performance.now() - t0) / 1000;
+    if (result.status !== 0) throw new Error(`node ${argv.join(" ")} failed (${result.signal ?? `exit ${result.status}`}):\n${result.stderr}`);
+    times[side].push(s);
+    log(`  cli ${side.padEnd(5)} run ${run + 1}/${RUNS}: ${(s * 1000).toFixed(0)} ms`);
+  }
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, summarize(v)]));
+}
+
+const TITLES = {
+  w1: `log ${N} and save`,
+  w2: "open read-only, read a metric of each",
+  w3: "open to append, log one, save",
+  w4: "100 look-ups by short slug (open not timed)",
+  w5: `repository: ${N} versions, save, 50 as-of loads`,
+};
 
 async function main() {
-  const started = Date.now();
   setup();
   const scratch = process.env.LABBOOK_BENCH_DIR ? path.resolve(process.env.LABBOOK_BENCH_DIR) : mkdtempSync(path.join(os.tmpdir(), "labbook-bench-"));
   mkdirSync(scratch, { recursive: true });
+  const loadStart = loadAverage();
+  const versions = pythonVersions();
+  if (withMlflow && !versions.mlflow) throw new Error(`--with-mlflow: ${python} cannot import mlflow; run bash tooling/ci/setup-tracking.sh first.`);
+  if (withLazyscribe && !versions.lazyscribe)
+    throw new Error(`${python} cannot import lazyscribe; run bash tooling/ci/setup.sh first (or pass --no-lazyscribe).`);
   try {
-    log(`main run, N=${N}, scratch ${scratch}`);
-    const workloads = summarise(pass(N, path.join(scratch, "main"), { lazyscribe: withLazyscribe }), N);
-
-    log("w7: 1 GiB bytes artifact against dd");
-    const w7env = quick ? { LABBOOK_BENCH_W7_BYTES: String(8 * 1024 * 1024) } : {};
-    Object.assign(process.env, w7env);
-    const w7raw = runWorker("labbook", "w7", 1, path.join(scratch, "w7"));
-    const w7 = {
-      labbook_s: round(w7raw.seconds),
-      lazyscribe_s: null,
-      floor_s: round(w7raw.floor_seconds),
-      peak_rss_mb: round(w7raw.peak_rss_mb, 1),
-      parts: Object.fromEntries(Object.entries(w7raw.parts).map(([k, v]) => [k, round(v, 2)])),
+    log(`N=${N}, ${RUNS} runs, scratch ${scratch}, load ${JSON.stringify(loadStart)}`);
+    const d = (...parts) => path.join(scratch, ...parts);
+    const main = d("main", "labbook");
+    const workloads = {};
+    const fresh = (prefix) => (side, run) => {
+      const dir = d("runs", `${prefix}-${side}-${run}`);
+      rmSync(dir, { recursive: true, force: true });
+      return dir;
     };
-    workloads.w7 = w7;
 
-    const scaling = [];
-    for (const n of SCALING) {
-      log(`scaling run, N=${n}`);
-      const lazy = withLazyscribe && n <= LAZY_MAX_N;
-      const rows = n === N ? null : pass(n, path.join(scratch, `scaling-${n}`), { lazyscribe: lazy, workloads: ["w1", "w2", "w3"] });
-      const summary = rows ? summarise(rows, n) : Object.fromEntries(["w1", "w2", "w3", "w6"].map((w) => [w, workloads[w]]));
-      scaling.push({ n, lazyscribe: n === N ? withLazyscribe : lazy, workloads: summary });
-      rmSync(path.join(scratch, `scaling-${n}`), { recursive: true, force: true });
+    // Workload 1: every run in a fresh folder; the last labbook project is kept for the others.
+    log("workload 1: log and save");
+    const w1 = alternate(
+      "w1",
+      [
+        ["floor", "floor-w1"],
+        ["labbook", "w1"],
+      ],
+      fresh("w1"),
+      N,
+    );
+    rmSync(main, { recursive: true, force: true });
+    mkdirSync(path.dirname(main), { recursive: true });
+    renameSync(d("runs", `w1-labbook-${RUNS - 1}`), main);
+    cleanUp(d("runs"));
+    copyFileSync(path.join(main, "project.json"), d("main", "base-project.json"));
+    workloads.w1 = { labbook: w1.labbook, floor: w1.floor };
+
+    log("workload 2: open read-only, read a metric of each (floor reads the same project.json)");
+    workloads.w2 = alternate(
+      "w2",
+      [
+        ["floor", "floor-w2"],
+        ["labbook", "w2"],
+      ],
+      () => main,
+      N,
+    );
+
+    log("workload 4: 100 look-ups by short slug");
+    workloads.w4 = alternate("w4", [["labbook", "w4"]], () => main, N);
+
+    log(`command start-up: node -e 0, labbook --help, labbook ls on the ${N}-experiment project`);
+    if (!existsSync(cli)) {
+      log("  building the labbook CLI (packages/labbook/dist/cli.js is missing)");
+      execFileSync("pnpm", ["exec", "turbo", "run", "build", "--output-logs=errors-only", "--filter", "labbook"], { cwd: repoRoot, stdio: ["ignore", 2, 2] });
+    }
+    const startupTimes = startup({ node: ["-e", "0"], help: [cli, "--help"], ls: [cli, "ls", main] });
+
+    log("workload 5: repository versions");
+    workloads.w5 = alternate(
+      "w5",
+      [
+        ["floor", "floor-w5"],
+        ["labbook", "w5"],
+      ],
+      fresh("w5"),
+      N,
+    );
+    cleanUp(d("runs"));
+
+    // Lazyscribe on its own project, then MLflow on its sqlite store (each once per --lazyscribe-runs / once).
+    const lz = d("main", "lazyscribe");
+    if (withLazyscribe) {
+      log(`lazyscribe ${LAZY_RUNS} run(s) per workload`);
+      const lzFresh = (w) => (run) => (run === LAZY_RUNS - 1 ? lz : d("runs", `lz-${w}-${run}`));
+      workloads.w1.lazyscribe = anchor("lazyscribe", "w1", N, lzFresh("w1"), LAZY_RUNS);
+      workloads.w2.lazyscribe = anchor("lazyscribe", "w2", N, () => lz, LAZY_RUNS);
+      workloads.w4.lazyscribe = anchor("lazyscribe", "w4", N, () => lz, LAZY_RUNS);
+      workloads.w5.lazyscribe = anchor("lazyscribe", "w5", N, (run) => d("runs", `lz-w5-${run}`), LAZY_RUNS);
+      cleanUp(d("runs"));
+    }
+    const ml = d("main", "mlflow");
+    if (withMlflow) {
+      log("MLflow (sqlite store): creating the tables (not timed)");
+      runWorker("mlflow", "init", 0, ml);
+      workloads.w1.mlflow = anchor("mlflow", "w1", N, () => ml, 1);
+      workloads.w2.mlflow = anchor("mlflow", "w2", N, () => ml, 1);
+      runWorker("mlflow", "init", 0, d("main", "mlflow-repository"));
+      workloads.w5.mlflow = anchor("mlflow", "w5", N, () => d("main", "mlflow-repository"), 1);
+      copyFileSync(path.join(ml, "mlflow.db"), d("main", "mlflow-base.db"));
     }
 
+    // Workload 3, append one, at every N: the floor reads and rewrites the same file labbook appends to.
+    const append = [];
+    for (const n of APPEND_N) {
+      const dir = n === N ? main : d(`append-${n}`, "labbook");
+      if (n !== N) {
+        log(`append at N=${n}: building the starting project (not timed)`);
+        const built = spawnSync(python, [path.join(here, "grow_project.py"), d("main", "base-project.json"), String(n), path.join(dir, "project.json")], {
+          encoding: "utf8",
+          timeout: TIMEOUT_MS,
+        });
+        if (built.status !== 0) throw new Error(`grow_project.py ${n} failed:\n${built.stderr}`);
+      }
+      const fileBytes = statSync(path.join(dir, "project.json")).size;
+      const snapshot = d(`append-${n}`, "start.json");
+      mkdirSync(path.dirname(snapshot), { recursive: true });
+      copyFileSync(path.join(dir, "project.json"), snapshot);
+      log(`append at N=${n} (${(fileBytes / 1e6).toFixed(1)} MB)`);
+      const r = alternate(
+        `w3 N=${n}`,
+        [
+          ["floor", "floor-w3"],
+          ["labbook", "w3"],
+        ],
+        () => dir,
+        n,
+      );
+      const entry = { n, file_bytes: fileBytes, labbook: r.labbook, floor: r.floor, labbook_peak_rss_mb: peak(r.labbook) };
+      if (withLazyscribe && n <= LAZY_MAX_N) {
+        const lzDir = n === N ? lz : d(`append-${n}`, "lazyscribe");
+        if (n !== N) {
+          mkdirSync(lzDir, { recursive: true });
+          copyFileSync(snapshot, path.join(lzDir, "project.json"));
+        }
+        entry.lazyscribe = anchor("lazyscribe", "w3", n, () => lzDir, LAZY_RUNS);
+      }
+      if (withMlflow) {
+        const mlDir = n === N ? ml : d(`append-${n}`, "mlflow");
+        if (n !== N) {
+          log(`MLflow at N=${n}: copying runs into the store (not timed)`);
+          mkdirSync(mlDir, { recursive: true });
+          copyFileSync(d("main", "mlflow-base.db"), path.join(mlDir, "mlflow.db"));
+          runWorker("mlflow", "grow", n, mlDir);
+        }
+        entry.mlflow = anchor("mlflow", "w3", n, () => mlDir, 1);
+      }
+      append.push(entry);
+      if (n !== N) rmSync(d(`append-${n}`), { recursive: true, force: true });
+    }
+    const atN = append.find((a) => a.n === N);
+    workloads.w3 = { labbook: atN.labbook, floor: atN.floor, lazyscribe: atN.lazyscribe, mlflow: atN.mlflow };
+
+    log(`large artifact: ${(LARGE_BYTES / 1024 ** 2).toFixed(0)} MiB saved and loaded`);
+    const largeEnv = { LABBOOK_BENCH_W7_BYTES: String(LARGE_BYTES) };
+    const large = alternate(
+      "w7",
+      [
+        ["floor", "floor-w7"],
+        ["labbook", "w7"],
+      ],
+      () => d("large"),
+      1,
+      largeEnv,
+    );
+    rmSync(d("large"), { recursive: true, force: true });
+    const part = (results, key) => summarize(results.map((r) => r.parts[key]));
+
+    const loadEnd = loadAverage();
     const report = {
+      schema: 2,
       generated_at: new Date().toISOString().slice(0, 19),
-      command: `node bench/run.mjs${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(" ")}` : ""}`,
-      quick,
+      command: `pnpm bench${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(" ")}` : ""}`,
+      mode: { quick, with_mlflow: withMlflow, runs: RUNS, lazyscribe_runs: withLazyscribe ? LAZY_RUNS : 0, append_n: APPEND_N, lazyscribe_max_n: LAZY_MAX_N },
       n: N,
-      machine: machine(),
-      workloads,
-      scaling,
-      targets: targets(workloads, scaling, w7),
-      notes: {
-        w1: "log N experiments (20 metrics, 20 string parameters, 2 tags, 2 small json artifacts each) and save; floor = stringify+write project.json + write the artifact files with plain fs",
-        w2: "open read-only, read one metric of every experiment; floor = read + JSON.parse project.json",
-        w3: "open in append mode, log one more, save; floor = read + parse + stringify + write project.json",
-        w4: "100 look-ups by short slug on a project opened read-only (the open is not timed)",
-        w5: "repository: N versions over 50 names, save, open read-only, 50 as-of loads",
-        w6: "the raw floors (parts), measured on labbook's project.json after workload 1",
-        w7: "one bytes artifact streamed to local storage and back (sha256 checked); floor = dd write (conv=fsync) + dd read of the same size on the same disk",
-        lazyscribe_scaling: `lazyscribe runs only up to N = ${LAZY_MAX_N} in scaling (LABBOOK_BENCH_LAZYSCRIBE_MAX_N)`,
+      machine: machine(scratch, versions),
+      load: { start: loadStart, end: loadEnd },
+      workloads: Object.fromEntries(
+        Object.entries(TITLES).map(([id, title]) => {
+          const w = workloads[id];
+          const checks = Object.fromEntries(Object.entries(w).flatMap(([side, results]) => (results?.length ? [[side, lastCheck(results)]] : [])));
+          return [
+            id,
+            {
+              title,
+              labbook: seconds(w.labbook),
+              floor: seconds(w.floor),
+              lazyscribe: seconds(w.lazyscribe),
+              mlflow: seconds(w.mlflow),
+              labbook_peak_rss_mb: peak(w.labbook),
+              checks,
+            },
+          ];
+        }),
+      ),
+      append: append.map((a) => ({
+        n: a.n,
+        file_bytes: a.file_bytes,
+        labbook: seconds(a.labbook),
+        floor: seconds(a.floor),
+        lazyscribe: seconds(a.lazyscribe),
+        mlflow: seconds(a.mlflow),
+        labbook_peak_rss_mb: a.labbook_peak_rss_mb,
+        floor_peak_rss_mb: peak(a.floor),
+        lazyscribe_peak_rss_mb: peak(a.lazyscribe),
+        mlflow_peak_rss_mb: peak(a.mlflow),
+      })),
+      large_artifact: {
+        bytes: LARGE_BYTES,
+        save: part(large.labbook, "save_s"),
+        save_floor: part(large.floor, "save_s"),
+        load: part(large.labbook, "load_s"),
+        load_floor: part(large.floor, "load_s"),
+        labbook_peak_rss_mb: peak(large.labbook),
       },
-      total_s: round((Date.now() - started) / 1000, 1),
+      cli: { n: N, ...startupTimes },
+      notes: {
+        floors:
+          "bench/floors.mjs says what each floor does: the same work with labbook's guarantees (atomic create-only artifact files, the index fsynced and renamed into place) and labbook's concurrency (16 in flight)",
+        order:
+          "per workload, floor and labbook runs alternate (floor, labbook, floor, labbook...); lazyscribe and MLflow run after them; each run is a fresh process and times only the workload (not the process start or imports)",
+        w3: "workload 3 at N > --n runs on a project built (untimed) by copying the records labbook wrote at --n (bench/grow_project.py); MLflow's store is grown the same way by copying its own rows (mlflow_bench.py grow)",
+        mlflow:
+          "MLflow's client on sqlite: one log_batch per run plus two log_dict artifacts (its fastest honest way); the store's tables are created before the clock starts",
+        cli: "wall time of spawning node with packages/labbook/dist/cli.js, including Node's own start (compare node -e 0)",
+      },
+      total_s: round((performance.now() - started) / 1000, 1),
     };
+    // Every side computed the same answer from the same data (workload 3's checks are not comparable:
+    // the floor's is the file size, the others' the count after their own appends).
+    report.check_mismatches = Object.entries(report.workloads)
+      .filter(([id, w]) => id !== "w3" && new Set(Object.values(w.checks).map((c) => JSON.stringify(c))).size > 1)
+      .map(([id, w]) => ({ workload: id, checks: w.checks }));
+    report.goals = goals(report);
     mkdirSync(path.dirname(outFile), { recursive: true });
     writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    log(`wrote ${path.relative(process.cwd(), outFile)}`);
+    process.stdout.write(renderTables(report));
+    log(`wrote ${path.relative(process.cwd(), outFile)} (load average at the end ${JSON.stringify(loadEnd)})`);
   } finally {
     if (!process.env.LABBOOK_BENCH_DIR) rmSync(scratch, { recursive: true, force: true });
   }

@@ -1,18 +1,9 @@
 // The experiment every workload logs, the same as bench/lazyscribe_bench.py's fill() (keep the two in step):
 // 20 metrics, 20 string parameters, 2 tags, 2 small json artifacts.
+import { METRICS, metric, PARAMS } from "./data.mjs";
 import { markFloat } from "./labbook.mjs";
 
-export const METRICS = 20;
-export const PARAMS = 20;
-export const REPO_NAMES = 50;
-export const LOOKUPS = 100;
-export const ASOF = 50;
-
-/** A whole-number float every 20th metric (a best epoch, say), as real projects have. */
-export function metric(i, k) {
-  if (k === 0) return i % 50;
-  return ((i * 7919 + k * 104729) % 1000003) / 1000003 + k;
-}
+export { ASOF, asofMinute, LOOKUPS, METRICS, metric, PARAMS, REPO_NAMES } from "./data.mjs";
 
 const pad = (k) => String(k).padStart(2, "0");
 
@@ -27,17 +18,4 @@ export function fill(exp, i) {
   const summary = { i, scores: [1, 2, 3, 4, 5].map((k) => metric(i, k)) };
   exp.logArtifact("config", { i, lr: 0.001 * ((i % 10) + 1), layers: [64, 32, 16] }, { handler: "json" });
   exp.logArtifact("summary", summary, { handler: "json" });
-}
-
-/** The same artifact values as plain objects, for the raw fs floor. */
-export function artifactValues(i) {
-  return [
-    { i, lr: 0.001 * ((i % 10) + 1), layers: [64, 32, 16] },
-    { i, scores: [1, 2, 3, 4, 5].map((k) => metric(i, k)) },
-  ];
-}
-
-/** The as-of minute of look-up j: late enough that every name has a version by then. */
-export function asofMinute(j, n) {
-  return Math.min(n - 1, REPO_NAMES + ((j * 7919) % Math.max(1, n - REPO_NAMES)));
 }

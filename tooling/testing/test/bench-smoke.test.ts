@@ -8,8 +8,8 @@ import { findPython, repoRoot } from "../src/index.js";
 
 const run = promisify(execFile);
 
-// Proves `pnpm bench` still works end to end (both sides, every workload) at a tiny N; asserts the
-// report's shape and that labbook and lazyscribe read the same data, never any timing.
+// Proves `pnpm bench` still works end to end (labbook, floors, lazyscribe, every workload) at a tiny
+// N; asserts the report's shape and that every side read the same data, never any timing.
 const python = findPython();
 
 it.skipIf(python === undefined)(
@@ -25,27 +25,30 @@ it.skipIf(python === undefined)(
       });
       const report = JSON.parse(await readFile(out, "utf8"));
       expect(report.n).toBe(50);
-      expect(report.quick).toBe(true);
-      expect(Object.keys(report.machine)).toEqual(expect.arrayContaining(["cpu", "cores", "memory_gb", "os", "node", "python", "lazyscribe"]));
+      expect(report.mode).toMatchObject({ quick: true, runs: 2, with_mlflow: false });
+      expect(Object.keys(report.machine)).toEqual(expect.arrayContaining(["cpu", "cores", "memory_gb", "os", "node", "python", "lazyscribe", "scratch"]));
       expect(report.machine.lazyscribe).toMatch(/^2\.2\./);
-      const numberOrNull = (v: unknown) => v === null || (typeof v === "number" && Number.isFinite(v) && v >= 0);
-      for (const w of ["w1", "w2", "w3", "w4", "w5", "w6", "w7"]) {
+      expect(typeof report.machine.scratch.tmpfs).toBe("boolean");
+      for (const when of ["start", "end"]) expect(Object.keys(report.load[when])).toEqual(["1m", "5m", "15m"]);
+      const isStats = (s: { median: number; min: number; max: number; runs: number[] }, runs: number) =>
+        s.runs.length === runs && s.min <= s.median && s.median <= s.max && s.runs.every((x) => Number.isFinite(x) && x >= 0);
+      for (const w of ["w1", "w2", "w3", "w4", "w5"]) {
         const entry = report.workloads[w];
         expect(entry, w).toBeDefined();
-        for (const key of ["labbook_s", "lazyscribe_s", "floor_s", "peak_rss_mb"]) {
-          expect(key in entry, `${w}.${key}`).toBe(true);
-          expect(numberOrNull(entry[key]), `${w}.${key} = ${entry[key]}`).toBe(true);
-        }
-        // Both sides computed the same answer from the same data.
-        expect(entry.check_mismatch, w).toBeUndefined();
+        expect(isStats(entry.labbook, 2), `${w}.labbook`).toBe(true);
+        expect(isStats(entry.lazyscribe, 1), `${w}.lazyscribe`).toBe(true);
+        if (w !== "w4") expect(isStats(entry.floor, 2), `${w}.floor`).toBe(true);
+        expect(entry.mlflow).toBeNull();
       }
-      for (const w of ["w1", "w2", "w3", "w4"]) {
-        expect(report.workloads[w].labbook_s, w).toBeGreaterThan(0);
-        expect(report.workloads[w].lazyscribe_s, w).toBeGreaterThan(0);
-      }
-      expect(report.workloads.w6.floor_s).toBeGreaterThan(0);
-      expect(report.workloads.w7.parts.bytes).toBe(8 * 1024 * 1024);
-      expect(report.targets.w7_peak_rss_mb.value).toBeGreaterThan(0);
+      // Every side computed the same answer from the same data.
+      expect(report.check_mismatches).toEqual([]);
+      expect(report.append.map((a: { n: number }) => a.n)).toEqual([50]);
+      expect(report.append[0].file_bytes).toBeGreaterThan(0);
+      expect(report.append[0].labbook_peak_rss_mb).toBeGreaterThan(0);
+      expect(report.large_artifact.bytes).toBe(8 * 1024 * 1024);
+      expect(isStats(report.large_artifact.load_floor, 2)).toBe(true);
+      for (const c of ["node", "help", "ls"]) expect(isStats(report.cli[c], 2), c).toBe(true);
+      expect(report.goals.length).toBeGreaterThan(0);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
