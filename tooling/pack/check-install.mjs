@@ -209,10 +209,10 @@ function checkLocalOnly(files) {
     ].join("\n"),
   );
   writeFileSync(path.join(consumer, "tsconfig.json"), JSON.stringify(consumerTsconfig(), null, 2));
-  // The umbrella re-exports @labbook/bullmq, whose types import its optional peer bullmq: without it,
-  // skipLibCheck: false fails on those files (not on S3's). Installed after the size was measured.
-  run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", "bullmq@^5.81.0"], { cwd: consumer });
-  step("local-only consumer: type-check against labbook's types without @labbook/storage-s3 installed");
+  // No bullmq either: the BullMQ integration is the subpath labbook/bullmq, so the root's types never
+  // import the optional peer bullmq.
+  if (existsSync(path.join(consumer, "node_modules", "bullmq"))) throw new Error("the local-only consumer has bullmq installed");
+  step("local-only consumer: type-check against labbook's types without @labbook/storage-s3 or bullmq installed");
   run(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-p", "."], { cwd: consumer });
 
   step("local-only consumer: s3:// in the library and in the command says which package to install");

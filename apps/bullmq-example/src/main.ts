@@ -4,7 +4,8 @@ import { fork } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { FlowProducer, Queue, QueueEvents } from "bullmq";
-import { addExperimentFlow, type FlowSummary, openProject } from "labbook";
+import { openProject } from "labbook";
+import { addExperimentFlow, type FlowSummary } from "labbook/bullmq";
 import { localRedis } from "./redis.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));

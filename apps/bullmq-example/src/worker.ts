@@ -1,6 +1,7 @@
 // One worker process: trains a toy model per job and logs it as an experiment of the project.
 import { Worker } from "bullmq";
-import { labbookProcessor, openProject } from "labbook";
+import { openProject } from "labbook";
+import { labbookProcessor } from "labbook/bullmq";
 
 const location = process.env.PROJECT ?? "./runs/project.json";
 const connection = { host: process.env.REDIS_HOST ?? "127.0.0.1", port: Number(process.env.REDIS_PORT ?? 6379), maxRetriesPerRequest: null };

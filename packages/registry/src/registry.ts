@@ -318,7 +318,11 @@ export class Registry<R = unknown> implements DependencyResolver {
     return undefined;
   }
 
-  /** @internal DependencyResolver: the project a dependency's key names, seen from `from`. */
+  /**
+   * Core's `DependencyResolver`, which is how a project opened with `{ registry }` follows its
+   * dependencies: the project a dependency's key names, seen from `from` (a registered name, then
+   * the paths lazyscribe tries), or undefined when none opens. Public because that interface is.
+   */
   async openUpstream(reference: DependencyReference, from: Project): Promise<Project | undefined> {
     this.#remember(from);
     if (this.#projects.has(reference.key)) return this.project(reference.key);

@@ -15,7 +15,7 @@ export interface Release {
 
 export interface FindReleaseOptions {
   /** Only for dates: "exact" (default) or "asof" (the newest release created at or before it). */
-  match?: MatchMode;
+  match?: MatchMode | undefined;
 }
 
 /** A release from one releases.json record. */

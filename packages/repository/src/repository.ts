@@ -29,22 +29,51 @@ export interface RepositoryOptions {
   /** Where the bytes live. The umbrella's `openRepository` picks one from the location for you. */
   storage: Storage;
   /** "r" read-only, "w" start empty (replaces the index on save), "w+" load and add (default). */
-  mode?: RepositoryMode;
+  mode?: RepositoryMode | undefined;
   /** Artifact handlers; defaults to the built-ins. */
-  handlers?: HandlerRegistry;
+  handlers?: HandlerRegistry | undefined;
   /** Time source for created_at, expiry and "latest" (default: now, whole seconds). */
-  clock?: () => Date;
+  clock?: (() => Date) | undefined;
   /** How many times save() re-reads and retries when another writer got in first (default 8). */
-  maxRetries?: number;
+  maxRetries?: number | undefined;
 }
 
+/** The options of `Repository.logArtifact`: core's `LogArtifactOptions` without `overwrite` (a repository adds versions). */
 export interface RepositoryLogOptions {
   /** Handler alias: "json", "text", "bytes", "yaml", "csv" or one you registered. */
   handler: string;
   /** File name inside `<repo dir>/<name>/`. Default `<slug(name)>-<YYYYmmddHHMMSS>.<suffix>`. */
-  fname?: string;
-  /** Anything else is passed to the handler's writer. */
-  [writerOption: string]: unknown;
+  fname?: string | undefined;
+  /** Passed to the handler's writer, for example `{ indent: 2 }` for json. */
+  writerOptions?: Readonly<Record<string, unknown>> | undefined;
+}
+
+const LOG_OPTION_KEYS: ReadonlySet<string> = new Set(["handler", "fname", "writerOptions"]);
+
+/**
+ * The checks the types give, for callers without them (or with a cast), worded as core's
+ * logArtifact words them: a misspelt option is refused, not passed to the writer.
+ */
+function splitLogOptions(name: string, options: RepositoryLogOptions): { handler: string; fname: string | undefined; writerOptions: Record<string, unknown> } {
+  if (typeof options !== "object" || options === null) {
+    throw new LabbookError("ARTIFACT_LOG", `logArtifact("${name}") needs options with a handler, for example { handler: "json" }.`);
+  }
+  const { handler, fname, writerOptions } = options;
+  if (typeof handler !== "string") throw new LabbookError("ARTIFACT_LOG", 'logArtifact needs a handler, for example { handler: "json" }.');
+  const unknown = Object.keys(options).filter((key) => !LOG_OPTION_KEYS.has(key));
+  if (unknown.length > 0) {
+    throw new LabbookError(
+      "ARTIFACT_LOG",
+      `Repository logArtifact("${name}") does not know the option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")}: it takes handler, fname and writerOptions. Options for the handler's writer go in writerOptions, for example { handler: "json", writerOptions: { indent: 2 } }.`,
+    );
+  }
+  if (writerOptions !== undefined && (typeof writerOptions !== "object" || writerOptions === null || Array.isArray(writerOptions))) {
+    throw new LabbookError(
+      "ARTIFACT_LOG",
+      `Repository logArtifact("${name}"): writerOptions must be an object, not ${Array.isArray(writerOptions) ? "an array" : String(writerOptions)}.`,
+    );
+  }
+  return { handler, fname, writerOptions: { ...writerOptions } };
 }
 
 export interface SetExpiryOptions extends VersionQuery {
@@ -196,8 +225,7 @@ export class Repository {
    */
   logArtifact(name: string, value: unknown, options: RepositoryLogOptions): Readonly<ArtifactEntry> {
     this.#assertWritable("log an artifact");
-    const { handler, fname, ...writerOptions } = options ?? ({} as RepositoryLogOptions);
-    if (typeof handler !== "string") throw new LabbookError("ARTIFACT_LOG", 'logArtifact needs a handler, for example { handler: "json" }.');
+    const { handler, fname, writerOptions } = splitLogOptions(name, options);
     if (typeof name !== "string" || name.length === 0) throw new LabbookError("ARTIFACT_LOG", "An artifact needs a non-empty name.");
     this.#assertName(name);
     const h = this.handlers.forLog(handler, name);
@@ -405,7 +433,7 @@ export class Repository {
    * repository.json) at `location` in `storage` (default: this repository's storage), and open it
    * read-only.
    */
-  async materializeRelease(release: Release | string, target: { location: string; storage?: Storage }): Promise<Repository> {
+  async materializeRelease(release: Release | string, target: { location: string; storage?: Storage | undefined }): Promise<Repository> {
     const found = typeof release === "string" ? await this.findRelease(release) : release;
     const storage = target.storage ?? this.storage;
     const dir = dirnameKey(target.location);

@@ -133,7 +133,7 @@ async function writeWithLabbook(dir: string): Promise<void> {
   at("2024-01-01T00:00:00");
   repo.logArtifact("model", { weights: [0.1, 0.2], note: "first" }, { handler: "json" });
   at("2024-01-03T08:00:00");
-  repo.logArtifact("config", { lr: 0.1, "naïve ☕": [1, null, true], nested: { a: { b: "c" } } }, { handler: "json", indent: 2 });
+  repo.logArtifact("config", { lr: 0.1, "naïve ☕": [1, null, true], nested: { a: { b: "c" } } }, { handler: "json", writerOptions: { indent: 2 } });
   at("2024-01-05T00:00:00");
   repo.logArtifact("features", ["age", "income"], { handler: "json", fname: "features-v0.json" });
   at("2024-01-10T12:00:00");

@@ -1,0 +1,26 @@
+// `labbook/bullmq`: the BullMQ integration, on a subpath of its own because its types import the
+// optional peer `bullmq`; the root entry point stays type-checkable without bullmq installed.
+export {
+  addExperimentFlow,
+  assertParameters,
+  type CollectOptions,
+  type CollectResult,
+  collect,
+  type ExperimentFlowOptions,
+  FLOW_MARKER,
+  type FlowChild,
+  type FlowSummary,
+  findRun,
+  isSerializedExperiment,
+  jobRunId,
+  type LabbookJobResult,
+  type LabbookProcessorOptions,
+  labbookProcessor,
+  logRun,
+  parseSerializedExperiment,
+  RUN_TAG,
+  type RunIdentity,
+  runTag,
+  type SerializedExperiment,
+  serializeExperiment,
+} from "@labbook/bullmq";
