@@ -9,9 +9,11 @@ export {
   type ArtifactSlot,
   createSlot,
   defaultFname,
+  type LogOptionsCaller,
   numberedFname,
   readSlotBytes,
   readSlotStream,
+  splitLogOptions,
   writeSlot,
 } from "./artifacts/collection.js";
 export { type CreateUnderFreeNameOptions, createUnderFreeName, isNameTaken, MAX_FNAME_TRIES } from "./artifacts/free-name.js";

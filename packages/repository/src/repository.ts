@@ -14,7 +14,7 @@ import {
   toDate,
   utcNow,
 } from "@labbook/core";
-import { createSlot, experimentArtifacts, readSlotBytes, readSlotStream } from "@labbook/core/internal";
+import { createSlot, experimentArtifacts, readSlotBytes, readSlotStream, splitLogOptions } from "@labbook/core/internal";
 import { diffVersions } from "./diff.js";
 import { RepositoryIndex } from "./index-file.js";
 import type { VersionQuery, VersionRef } from "./lookup.js";
@@ -46,34 +46,6 @@ export interface RepositoryLogOptions {
   fname?: string | undefined;
   /** Passed to the handler's writer, for example `{ indent: 2 }` for json. */
   writerOptions?: Readonly<Record<string, unknown>> | undefined;
-}
-
-const LOG_OPTION_KEYS: ReadonlySet<string> = new Set(["handler", "fname", "writerOptions"]);
-
-/**
- * The checks the types give, for callers without them (or with a cast), worded as core's
- * logArtifact words them: a misspelt option is refused, not passed to the writer.
- */
-function splitLogOptions(name: string, options: RepositoryLogOptions): { handler: string; fname: string | undefined; writerOptions: Record<string, unknown> } {
-  if (typeof options !== "object" || options === null) {
-    throw new LabbookError("ARTIFACT_LOG", `logArtifact("${name}") needs options with a handler, for example { handler: "json" }.`);
-  }
-  const { handler, fname, writerOptions } = options;
-  if (typeof handler !== "string") throw new LabbookError("ARTIFACT_LOG", 'logArtifact needs a handler, for example { handler: "json" }.');
-  const unknown = Object.keys(options).filter((key) => !LOG_OPTION_KEYS.has(key));
-  if (unknown.length > 0) {
-    throw new LabbookError(
-      "ARTIFACT_LOG",
-      `Repository logArtifact("${name}") does not know the option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")}: it takes handler, fname and writerOptions. Options for the handler's writer go in writerOptions, for example { handler: "json", writerOptions: { indent: 2 } }.`,
-    );
-  }
-  if (writerOptions !== undefined && (typeof writerOptions !== "object" || writerOptions === null || Array.isArray(writerOptions))) {
-    throw new LabbookError(
-      "ARTIFACT_LOG",
-      `Repository logArtifact("${name}"): writerOptions must be an object, not ${Array.isArray(writerOptions) ? "an array" : String(writerOptions)}.`,
-    );
-  }
-  return { handler, fname, writerOptions: { ...writerOptions } };
 }
 
 export interface SetExpiryOptions extends VersionQuery {
@@ -225,7 +197,7 @@ export class Repository {
    */
   logArtifact(name: string, value: unknown, options: RepositoryLogOptions): Readonly<ArtifactEntry> {
     this.#assertWritable("log an artifact");
-    const { handler, fname, writerOptions } = splitLogOptions(name, options);
+    const { handler, fname, writerOptions } = splitLogOptions(options, { caller: `Repository logArtifact(${JSON.stringify(name)})`, overwrite: false });
     if (typeof name !== "string" || name.length === 0) throw new LabbookError("ARTIFACT_LOG", "An artifact needs a non-empty name.");
     this.#assertName(name);
     const h = this.handlers.forLog(handler, name);

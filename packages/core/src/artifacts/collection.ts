@@ -27,7 +27,8 @@ export interface LogArtifactOptions {
   writerOptions?: Readonly<Record<string, unknown>> | undefined;
 }
 
-const LOG_OPTION_KEYS: ReadonlySet<string> = new Set(["handler", "fname", "overwrite", "writerOptions"]);
+const LOG_OPTION_KEYS: readonly string[] = ["handler", "fname", "overwrite", "writerOptions"];
+const LOG_OPTION_KEYS_NO_OVERWRITE: readonly string[] = ["handler", "fname", "writerOptions"];
 
 /** Where a stored artifact file is when it is not (yet) in its collection's own folder. */
 export interface ArtifactLocation {
@@ -132,27 +133,47 @@ export function createSlot(
   return { entry, value, dirty: true, writerOptions: options.writerOptions ?? {} };
 }
 
-/** Split logArtifact's options into ours and the writer's. */
-export function splitLogOptions(options: LogArtifactOptions): {
+/** Who calls splitLogOptions: named in its errors, and whether `overwrite` is one of its options. */
+export interface LogOptionsCaller {
+  /** How errors name the call, e.g. `Repository logArtifact("model")`; default "logArtifact". */
+  caller?: string | undefined;
+  /** Whether `overwrite` is accepted (a repository adds versions instead); default true. */
+  overwrite?: boolean | undefined;
+}
+
+/**
+ * Split logArtifact's options into ours and the writer's, with the checks the types give for
+ * callers without them (or with a cast): a misspelt option is refused, not passed to the writer.
+ * One check for experiments, tests and repositories.
+ */
+export function splitLogOptions(
+  options: LogArtifactOptions,
+  context: LogOptionsCaller = {},
+): {
   handler: string;
   fname: string | undefined;
   overwrite: boolean;
   writerOptions: Record<string, unknown>;
 } {
+  const caller = context.caller ?? "logArtifact";
+  if (typeof options !== "object" || options === null) {
+    throw new LabbookError("ARTIFACT_LOG", `${caller} needs options with a handler, for example { handler: "json" }.`);
+  }
   const { handler, fname, overwrite, writerOptions } = options;
-  if (typeof handler !== "string") throw new LabbookError("ARTIFACT_LOG", 'logArtifact needs a handler, for example { handler: "json" }.');
-  // Callers without types (or with a cast) get the check the types give: a misspelt option is refused, not ignored.
-  const unknown = Object.keys(options).filter((key) => !LOG_OPTION_KEYS.has(key));
+  if (typeof handler !== "string") throw new LabbookError("ARTIFACT_LOG", `${caller} needs a handler, for example { handler: "json" }.`);
+  const keys = context.overwrite === false ? LOG_OPTION_KEYS_NO_OVERWRITE : LOG_OPTION_KEYS;
+  const unknown = Object.keys(options).filter((key) => !keys.includes(key));
   if (unknown.length > 0) {
+    const takes = `${keys.slice(0, -1).join(", ")} and ${keys[keys.length - 1]}`;
     throw new LabbookError(
       "ARTIFACT_LOG",
-      `logArtifact does not know the option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")}: it takes handler, fname, overwrite and writerOptions. Options for the handler's writer go in writerOptions, for example { handler: "json", writerOptions: { indent: 2 } }.`,
+      `${caller} does not know the option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")}: it takes ${takes}. Options for the handler's writer go in writerOptions, for example { handler: "json", writerOptions: { indent: 2 } }.`,
     );
   }
   if (writerOptions !== undefined && (typeof writerOptions !== "object" || writerOptions === null || Array.isArray(writerOptions))) {
     throw new LabbookError(
       "ARTIFACT_LOG",
-      `logArtifact's writerOptions must be an object, not ${Array.isArray(writerOptions) ? "an array" : String(writerOptions)}.`,
+      `${caller}: writerOptions must be an object, not ${Array.isArray(writerOptions) ? "an array" : String(writerOptions)}.`,
     );
   }
   return { handler, fname, overwrite: overwrite === true, writerOptions: { ...writerOptions } };
