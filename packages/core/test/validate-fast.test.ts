@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { storedProjectFileSchema as projectFileSchema, storedRepositoryFileSchema as repositoryFileSchema } from "../src/schemas.js";
+import { storedProjectFileSchema as projectFileSchema, storedRepositoryFileSchema as repositoryFileSchema } from "../src/schemas-entry.js";
 import { fastCheckFor, validateFile } from "../src/validate.js";
 
 // The fast structural checks must never accept what the zod schemas reject (and should accept the
