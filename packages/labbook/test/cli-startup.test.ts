@@ -1,7 +1,7 @@
 /**
  * What the built command loads, not how long it takes (timings belong in bench/): `labbook --help`
  * loads commander and no library code; `labbook ls` loads the project reader and none of what it
- * does not use (the yaml and csv handlers' libraries, the AWS SDK, the registry, the repository and
+ * does not use (zod, the yaml and csv handlers' libraries, the AWS SDK, the registry, the repository and
  * its diff library, the exporters). Each run records its modules with a loader hook.
  */
 import { spawnSync } from "node:child_process";
@@ -26,6 +26,8 @@ const NEVER_AT_START = {
   "@labbook/storage-s3": workspace("storage-s3"),
 };
 const NOT_FOR_LS = {
+  // A valid project is read without zod: the fast checks validate it, zod loads only for the message about an invalid file.
+  zod: pkg("zod"),
   yaml: pkg("yaml"),
   "csv-parse": pkg("csv-parse"),
   "csv-stringify": pkg("csv-stringify"),
