@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openProject } from "../src/index.js";
+import { openProject, renderTable } from "../src/index.js";
 import { cliPath, ensureBuilt } from "./cli-helpers.js";
 
 const hook = path.join(path.dirname(fileURLToPath(import.meta.url)), "module-log-hook.mjs");
@@ -32,6 +32,8 @@ const NOT_FOR_LS = {
   "csv-parse": pkg("csv-parse"),
   "csv-stringify": pkg("csv-stringify"),
   diff: pkg("diff"),
+  // Every cell of that project is printable ASCII: string-width (an Intl.Segmenter to build) is not needed.
+  "string-width": pkg("string-width"),
   "@aws-sdk": /\/node_modules\/@aws-sdk\//,
   "@labbook/storage-s3": workspace("storage-s3"),
   "@labbook/registry": workspace("registry"),
@@ -79,6 +81,16 @@ beforeAll(async () => {
     exp.addDependency(upstream);
   });
   await project.save();
+  // A project with wide cells (CJK, emoji): ls must measure them with string-width.
+  const wide = await openProject(path.join(tmp, "wide"), { mode: "w", author: "ada" });
+  await wide.log("漢字", (exp) => {
+    exp.logParameter("note", "日本語のメモ");
+    exp.logMetric("auc", 0.5);
+  });
+  await wide.log("plain", (exp) => {
+    exp.logParameter("note", "ascii 🎉");
+  });
+  await wide.save();
 }, 600_000);
 
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -96,5 +108,15 @@ describe("what the labbook command loads", () => {
     expect(modules.some((m) => /\/packages\/core\/|\/@labbook\/core\//.test(m) && m.endsWith("/project.js"))).toBe(true);
     expect(modules.some((m) => workspace("storage-local").test(m))).toBe(true);
     expect(matching(modules, NOT_FOR_LS)).toEqual([]);
+  });
+
+  it("ls with wide cells: loads string-width and aligns them as the library's renderTable does", async () => {
+    const modules = loaded(["ls", "wide"]);
+    expect(modules.some((m) => pkg("string-width").test(m))).toBe(true);
+    const result = spawnSync(process.execPath, [cliPath, "ls", "wide"], { cwd: tmp, encoding: "utf8" });
+    expect(result.stderr).toBe("");
+    const project = await openProject(path.join(tmp, "wide"), { mode: "r" });
+    expect(result.stdout.trimEnd()).toBe(renderTable(project, { style: "plain" }));
+    expect(result.stdout).toContain("日本語のメモ");
   });
 });
