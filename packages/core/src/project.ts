@@ -17,7 +17,7 @@ import { forEachLimit } from "./parallel.js";
 import { arrayElementSpans, cloneJson, parsePyJson, pyString, stringifyPyJson } from "./pyjson.js";
 import type { ArtifactEntry, ExperimentRecord } from "./schemas.js";
 import { assertSafeRelativePath, dirnameKey, type Storage } from "./storage.js";
-import { loadedSchemas, loadSchemas, validateFile, validateStoredProjectFile } from "./validate.js";
+import { isCompleteExperimentRecord, loadedSchemas, loadSchemas, requireSchemas, validateFile, validateStoredProjectFile } from "./validate.js";
 
 /** How many experiments write their artifact files at once during save(). */
 const ARTIFACT_WRITE_CONCURRENCY = 16;
@@ -328,7 +328,7 @@ export class Project implements Iterable<Experiment> {
   /** Held texts as validated records (defaults filled as on load); each unchanged one keeps its text for the next save. */
   #parseHeld(texts: readonly string[]): ExperimentRecord[] {
     if (texts.length === 0) return [];
-    const parsed = validateFile(loadedSchemas().storedProjectFileSchema, parsePyJson(joinParts(texts), this.path), this.path);
+    const parsed = validateFile(requireSchemas().storedProjectFileSchema, parsePyJson(joinParts(texts), this.path), this.path);
     const defaults = { handlers: this.handlers, author: defaultAuthor(), path: this.path };
     return parsed.map((r, i) => {
       if (!fillExperimentDefaults(r, defaults)) storedText.set(r as ExperimentRecord, texts[i] as string);
@@ -377,7 +377,15 @@ export class Project implements Iterable<Experiment> {
    */
   appendRecord(record: unknown, options: AppendRecordOptions = {}): Experiment {
     this.#assertWritable("append an experiment");
-    const valid = validateFile(loadedSchemas().experimentRecordSchema, record, `an experiment record appended to ${this.path}`);
+    // A complete record passes the fast check without zod (a merged project may not have loaded it).
+    const where = `an experiment record appended to ${this.path}`;
+    const complete = isCompleteExperimentRecord(record);
+    const schemas = complete ? undefined : loadedSchemas();
+    if (!complete && !schemas)
+      throw new LabbookError("INVALID_FORMAT", `${where} is not a complete experiment record; make it with logDetached(). Nothing was appended.`, {
+        path: this.path,
+      });
+    const valid = (schemas ? validateFile(schemas.experimentRecordSchema, record, where) : record) as ExperimentRecord;
     const once = options.once;
     if (once !== undefined) {
       if (!valid.tags.includes(once)) throw new LabbookError("INVALID_ARGUMENT", `appendRecord: the record's tags must include its once tag "${once}".`);

@@ -4,7 +4,7 @@
  * know are kept and written back unchanged.
  */
 import { z } from "zod";
-import { isStoredProjectFile, isStoredRepositoryFile, registerFastCheck } from "./validate.js";
+import { isCompleteExperimentRecord, isStoredProjectFile, isStoredRepositoryFile, registerFastCheck } from "./validate.js";
 
 const jsonValue: z.ZodType<unknown> = z.unknown();
 /** A metric: any JS number, NaN and ±Infinity included (Python writes them; zod's z.number() refuses them). */
@@ -100,6 +100,7 @@ export const storedRepositoryFileSchema = z.array(storedArtifactEntrySchema);
 /** repository.json as labbook and lazyscribe write it (every field present). */
 export const repositoryFileSchema = z.array(artifactEntrySchema);
 
+registerFastCheck(experimentRecordSchema, isCompleteExperimentRecord);
 registerFastCheck(storedProjectFileSchema, isStoredProjectFile);
 registerFastCheck(storedRepositoryFileSchema, isStoredRepositoryFile);
 

@@ -72,6 +72,36 @@ function isExperimentRecord(x: unknown): boolean {
   );
 }
 
+function isCompleteArtifactEntry(e: unknown): boolean {
+  return isArtifactEntry(e) && isObject(e) && (e.expiry === null || isString(e.expiry)) && isString(e.fname) && isNonNegativeInt(e.version);
+}
+
+function isCompleteTestRecord(t: unknown): boolean {
+  return (
+    isObject(t) &&
+    everyItem(t.artifacts, isCompleteArtifactEntry) &&
+    (t.description === null || isString(t.description)) &&
+    everyValue(t.metrics, isMetric) &&
+    isString(t.name) &&
+    everyValue(t.parameters, isAny)
+  );
+}
+
+/** An experiment with every field (the fast check of experimentRecordSchema). */
+export const isCompleteExperimentRecord: Check = (x) =>
+  isExperimentRecord(x) &&
+  isObject(x) &&
+  everyItem(x.artifacts, isCompleteArtifactEntry) &&
+  isString(x.author) &&
+  everyItem(x.dependencies, isString) &&
+  isString(x.last_updated_by) &&
+  everyValue(x.metrics, isMetric) &&
+  everyValue(x.parameters, isAny) &&
+  isString(x.short_slug) &&
+  isString(x.slug) &&
+  everyItem(x.tags, isString) &&
+  everyItem(x.tests, isCompleteTestRecord);
+
 /** project.json as lazyscribe reads it (the fast check of storedProjectFileSchema). */
 export const isStoredProjectFile: Check = (d) => everyItem(d, isExperimentRecord);
 /** repository.json as lazyscribe reads it (the fast check of storedRepositoryFileSchema). */
@@ -103,7 +133,12 @@ export async function loadSchemas(): Promise<typeof Schemas> {
  * @internal The schemas for synchronous code, once loadSchemas() has run (Project.open does it for
  * a project that can write: its appends and held records are validated synchronously).
  */
-export function loadedSchemas(): typeof Schemas {
+export function loadedSchemas(): typeof Schemas | undefined {
+  return schemas;
+}
+
+/** @internal loadedSchemas(), for code that cannot run without them. */
+export function requireSchemas(): typeof Schemas {
   if (!schemas) throw new Error("labbook internal error: the record schemas were used before loadSchemas() loaded them.");
   return schemas;
 }

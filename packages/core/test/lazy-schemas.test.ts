@@ -3,7 +3,7 @@
  * invalid file gets zod's precise message in every mode, and writes still validate. Whether zod is
  * loaded at all is checked on the built command in packages/labbook/test/cli-startup.test.ts.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { isLabbookError, MemoryStorage, PROJECT_MODES, Project, type ProjectMode } from "../src/index.js";
 import * as schemas from "../src/schemas-entry.js";
 
@@ -72,5 +72,34 @@ describe("reading without zod, failing with its message", () => {
       "testRecordSchema",
     ]);
     expect(schemas.storedProjectFileSchema.safeParse([valid]).success).toBe(true);
+  });
+});
+
+describe("a merged project of read-only ones appends without having loaded the schemas", () => {
+  it("appendRecord takes a complete record", async () => {
+    // A fresh module graph, in which only a read-only project was opened: zod's schemas are not loaded.
+    vi.resetModules();
+    const fresh = await import("../src/index.js");
+    const storage = new fresh.MemoryStorage();
+    await storage.write("project.json", encoder.encode(JSON.stringify([valid])));
+    const project = await fresh.Project.open("project.json", { storage, mode: "r", author: "ada", clock });
+    const merged = project.merge();
+    const record = {
+      ...valid,
+      name: "b",
+      created_at: "2024-05-01T11:00:00",
+      last_updated: "2024-05-01T11:00:00",
+      artifacts: [],
+      author: "ada",
+      dependencies: [],
+      last_updated_by: "ada",
+      parameters: {},
+      short_slug: "b",
+      slug: "b-20240501110000",
+      tags: [],
+      tests: [],
+    };
+    expect(() => merged.appendRecord({ ...record, name: "c", tags: "x" })).toThrow(/appended to .* is not a complete experiment record/);
+    expect(merged.appendRecord(record).name).toBe("b");
   });
 });
