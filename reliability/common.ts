@@ -8,8 +8,9 @@ import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { joinKey, parsePyJson, projectFileSchema, type Storage } from "../packages/core/src/index.js";
+import { joinKey, parsePyJson, type Storage } from "../packages/core/src/index.js";
 import { validateFile } from "../packages/core/src/internal.js";
+import { projectFileSchema } from "../packages/core/src/schemas-entry.js";
 import { LocalStorage } from "../packages/storage-local/src/index.js";
 
 export const reliabilityDir = path.dirname(fileURLToPath(import.meta.url));

@@ -310,7 +310,8 @@ export async function faultsRepositoryS3(options: {
   maxAttempts?: number;
 }): Promise<RepositoryFaultFigures> {
   const { Repository } = await import("../packages/repository/src/index.js");
-  const { parsePyJson, repositoryFileSchema } = await import("../packages/core/src/index.js");
+  const { parsePyJson } = await import("../packages/core/src/index.js");
+  const { repositoryFileSchema } = await import("../packages/core/src/schemas-entry.js");
   const { validateFile } = await import("../packages/core/src/internal.js");
   const started = Date.now();
   const spec = options.storage;

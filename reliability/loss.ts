@@ -3,8 +3,9 @@
  * SIGKILL. Like scenarios.ts, each returns figures and decides nothing itself.
  */
 import { rm } from "node:fs/promises";
-import { Project, parsePyJson, projectFileSchema } from "../packages/core/src/index.js";
+import { Project, parsePyJson } from "../packages/core/src/index.js";
 import { validateFile } from "../packages/core/src/internal.js";
+import { projectFileSchema } from "../packages/core/src/schemas-entry.js";
 import { LocalStorage } from "../packages/storage-local/src/index.js";
 import { checkStored, exited, startWorker, tally } from "./common.js";
 import type { LossWorkerArgs } from "./loss-worker.js";

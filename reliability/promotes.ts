@@ -5,8 +5,9 @@
  * with a version must find it in the index.
  */
 import { createHash } from "node:crypto";
-import { joinKey, Project, parsePyJson, repositoryFileSchema } from "../packages/core/src/index.js";
+import { joinKey, Project, parsePyJson } from "../packages/core/src/index.js";
 import { validateFile } from "../packages/core/src/internal.js";
+import { repositoryFileSchema } from "../packages/core/src/schemas-entry.js";
 import { exited, openStorage, type StorageSpec, startWorker } from "./common.js";
 import type { PromoteReply, PromoteWorkerArgs } from "./promote-worker.js";
 

@@ -1,7 +1,6 @@
 import {
   type Experiment,
   type ExperimentRecord,
-  experimentRecordSchema,
   isLabbookError,
   type JsonValue,
   LabbookError,
@@ -11,6 +10,7 @@ import {
   stringifyPyJson,
 } from "@labbook/core";
 import { validateFile } from "@labbook/core/internal";
+import { experimentRecordSchema } from "@labbook/core/schemas";
 
 /**
  * The engine-neutral part: a run is one experiment executed by some worker (a BullMQ job, a

@@ -17,7 +17,6 @@ export {
   type MetricHistoryFile,
   type MetricPoint,
   type MetricSeries,
-  metricHistoryFileSchema,
 } from "./metric-history.js";
 export {
   type AppendRecordOptions,
@@ -33,26 +32,9 @@ export {
 } from "./project.js";
 export { type JsonValue, MAX_JSON_DEPTH, markFloat, parsePyJson, pyFloatRepr, type StringifyOptions, stringifyPyJson } from "./pyjson.js";
 export type { DeepReadonly, ReadonlyExperimentRecord, ReadonlyTestRecord } from "./readonly.js";
-export {
-  type ArtifactEntry,
-  artifactEntrySchema,
-  type ExperimentRecord,
-  experimentRecordSchema,
-  projectFileSchema,
-  type ReleaseRecord,
-  releaseRecordSchema,
-  releasesFileSchema,
-  repositoryFileSchema,
-  type StoredArtifactEntry,
-  type StoredExperimentRecord,
-  storedArtifactEntrySchema,
-  storedExperimentRecordSchema,
-  storedProjectFileSchema,
-  storedRepositoryFileSchema,
-  storedTestRecordSchema,
-  type TestRecord,
-  testRecordSchema,
-} from "./schemas.js";
+// The record types only: the zod schemas they come from are at "@labbook/core/schemas", so that
+// importing this module does not load zod.
+export type { ArtifactEntry, ExperimentRecord, ReleaseRecord, StoredArtifactEntry, StoredExperimentRecord, TestRecord } from "./schemas.js";
 export { slugify } from "./slug.js";
 export {
   assertSafeKey,

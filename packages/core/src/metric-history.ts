@@ -5,25 +5,17 @@
  *
  * `{"labbook_metric_history": 1, "metrics": {"<name>": {"steps": [...], "values": [...], "times": [<epoch ms>...]}}}`
  */
-import { z } from "zod";
+import type { z } from "zod";
 import { type ArtifactCollection, type ArtifactContext, createSlot } from "./artifacts/collection.js";
 import { LabbookError } from "./errors.js";
+import type { metricHistoryFileSchema, seriesSchema } from "./metric-history-schema.js";
 
 /** The name of the artifact holding the metric histories of an experiment or a test. */
 export const METRIC_HISTORY_ARTIFACT = "metric-history";
 /** Its file name (a `-1`, `-2`… variant when taken, as for any artifact). */
 export const METRIC_HISTORY_FNAME = "metric-history.json";
 
-const number = z.custom<number>((v) => typeof v === "number", { message: "expected a number" });
-
-const seriesSchema = z.looseObject({ steps: z.array(number), values: z.array(number), times: z.array(number) });
-
-/** The content of the `metric-history` artifact: columnar, so a chart library takes it as is. */
-export const metricHistoryFileSchema = z.looseObject({
-  labbook_metric_history: z.literal(1),
-  metrics: z.record(z.string(), seriesSchema),
-});
-
+// The types only: the schema (and zod) is imported when a stored history is read.
 export type MetricHistoryFile = z.infer<typeof metricHistoryFileSchema>;
 export type MetricSeries = z.infer<typeof seriesSchema>;
 
@@ -105,6 +97,7 @@ export class MetricHistory {
     const slot = set.find(METRIC_HISTORY_ARTIFACT);
     if (!slot) return emptyFile();
     const raw = await set.load(this.host.context, METRIC_HISTORY_ARTIFACT, this.host.label);
+    const { metricHistoryFileSchema } = await import("./metric-history-schema.js");
     const parsed = metricHistoryFileSchema.safeParse(raw);
     if (!parsed.success) {
       throw new LabbookError(

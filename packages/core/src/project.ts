@@ -15,9 +15,9 @@ import { groupCopies, mergeAllRecords, mergeExperimentRecords, sortByCreated } f
 import { isAscending, lazyscribeOrder } from "./order.js";
 import { forEachLimit } from "./parallel.js";
 import { arrayElementSpans, cloneJson, parsePyJson, pyString, stringifyPyJson } from "./pyjson.js";
-import { type ArtifactEntry, type ExperimentRecord, experimentRecordSchema, storedProjectFileSchema } from "./schemas.js";
+import type { ArtifactEntry, ExperimentRecord } from "./schemas.js";
 import { assertSafeRelativePath, dirnameKey, type Storage } from "./storage.js";
-import { validateFile } from "./validate.js";
+import { isCompleteExperimentRecord, loadedSchemas, loadSchemas, requireSchemas, validateFile, validateStoredProjectFile } from "./validate.js";
 
 /** How many experiments write their artifact files at once during save(). */
 const ARTIFACT_WRITE_CONCURRENCY = 16;
@@ -200,6 +200,9 @@ export class Project implements Iterable<Experiment> {
    */
   static async open(location: string, options: ProjectOptions): Promise<Project> {
     const project = new Project(location, options);
+    // A project that can write validates appends and held records synchronously: zod loads now. A
+    // read-only one loads it only for the message about an invalid file.
+    if (project.mode !== "r") await loadSchemas();
     if (project.mode !== "w") await project.#load();
     return project;
   }
@@ -240,7 +243,7 @@ export class Project implements Iterable<Experiment> {
 
   async #readStored(): Promise<{ records: ExperimentRecord[]; version: string; texts: string[] | undefined } | undefined> {
     const stored = await this.#readBytes();
-    return stored && this.#parseStored(stored.data, stored.version);
+    return stored && (await this.#parseStored(stored.data, stored.version));
   }
 
   /** The index's bytes and version (size limits checked); undefined when there is none. */
@@ -259,10 +262,11 @@ export class Project implements Iterable<Experiment> {
     return stored;
   }
 
-  #parseStored(data: Uint8Array, version: string): { records: ExperimentRecord[]; version: string; texts: string[] | undefined } {
+  async #parseStored(data: Uint8Array, version: string): Promise<{ records: ExperimentRecord[]; version: string; texts: string[] | undefined }> {
     const text = decodeIndexText(data, this.path);
-    const parsed = validateFile(storedProjectFileSchema, parsePyJson(text, this.path), this.path);
-    const filled = parsed.map((r) => fillExperimentDefaults(r, { handlers: this.handlers, author: defaultAuthor(), path: this.path }));
+    const parsed = await validateStoredProjectFile(parsePyJson(text, this.path), this.path);
+    const defaults = { handlers: this.handlers, author: defaultAuthor(), path: this.path };
+    const filled = parsed.map((r) => fillExperimentDefaults(r, defaults));
     const inFile = parsed as ExperimentRecord[];
     // Only a project that can save needs the texts; one lazyscribe would complete is written complete.
     const found = this.mode === "r" ? undefined : recordTexts(text, inFile);
@@ -290,7 +294,7 @@ export class Project implements Iterable<Experiment> {
       this.#version = read.version;
       return;
     }
-    const stored = this.#parseStored(read.data, read.version);
+    const stored = await this.#parseStored(read.data, read.version);
     const frozen = this.mode === "r" || this.mode === "a";
     this.#experiments = stored.records.map((r, i) => this.#stored(r, stored.texts?.[i], frozen));
     this.#version = stored.version;
@@ -324,10 +328,10 @@ export class Project implements Iterable<Experiment> {
   /** Held texts as validated records (defaults filled as on load); each unchanged one keeps its text for the next save. */
   #parseHeld(texts: readonly string[]): ExperimentRecord[] {
     if (texts.length === 0) return [];
-    const parsed = validateFile(storedProjectFileSchema, parsePyJson(joinParts(texts), this.path), this.path);
+    const parsed = validateFile(requireSchemas().storedProjectFileSchema, parsePyJson(joinParts(texts), this.path), this.path);
+    const defaults = { handlers: this.handlers, author: defaultAuthor(), path: this.path };
     return parsed.map((r, i) => {
-      if (!fillExperimentDefaults(r, { handlers: this.handlers, author: defaultAuthor(), path: this.path }))
-        storedText.set(r as ExperimentRecord, texts[i] as string);
+      if (!fillExperimentDefaults(r, defaults)) storedText.set(r as ExperimentRecord, texts[i] as string);
       return r as ExperimentRecord;
     });
   }
@@ -373,7 +377,15 @@ export class Project implements Iterable<Experiment> {
    */
   appendRecord(record: unknown, options: AppendRecordOptions = {}): Experiment {
     this.#assertWritable("append an experiment");
-    const valid = validateFile(experimentRecordSchema, record, `an experiment record appended to ${this.path}`);
+    // A complete record passes the fast check without zod (a merged project may not have loaded it).
+    const where = `an experiment record appended to ${this.path}`;
+    const complete = isCompleteExperimentRecord(record);
+    const schemas = complete ? undefined : loadedSchemas();
+    if (!complete && !schemas)
+      throw new LabbookError("INVALID_FORMAT", `${where} is not a complete experiment record; make it with logDetached(). Nothing was appended.`, {
+        path: this.path,
+      });
+    const valid = (schemas ? validateFile(schemas.experimentRecordSchema, record, where) : record) as ExperimentRecord;
     const once = options.once;
     if (once !== undefined) {
       if (!valid.tags.includes(once)) throw new LabbookError("INVALID_ARGUMENT", `appendRecord: the record's tags must include its once tag "${once}".`);

@@ -4,6 +4,7 @@
  * know are kept and written back unchanged.
  */
 import { z } from "zod";
+import { isCompleteExperimentRecord, isStoredProjectFile, isStoredRepositoryFile, registerFastCheck } from "./validate.js";
 
 const jsonValue: z.ZodType<unknown> = z.unknown();
 /** A metric: any JS number, NaN and ±Infinity included (Python writes them; zod's z.number() refuses them). */
@@ -98,6 +99,10 @@ export const storedRepositoryFileSchema = z.array(storedArtifactEntrySchema);
 
 /** repository.json as labbook and lazyscribe write it (every field present). */
 export const repositoryFileSchema = z.array(artifactEntrySchema);
+
+registerFastCheck(experimentRecordSchema, isCompleteExperimentRecord);
+registerFastCheck(storedProjectFileSchema, isStoredProjectFile);
+registerFastCheck(storedRepositoryFileSchema, isStoredRepositoryFile);
 
 export const releaseRecordSchema = z.looseObject({
   tag: z.string(),

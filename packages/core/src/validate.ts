@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { LabbookError } from "./errors.js";
-import { storedProjectFileSchema, storedRepositoryFileSchema } from "./schemas.js";
+import type * as Schemas from "./schemas.js";
+import type { StoredExperimentRecord } from "./schemas.js";
 
 type Check = (data: unknown) => boolean;
 
@@ -71,16 +72,85 @@ function isExperimentRecord(x: unknown): boolean {
   );
 }
 
+function isCompleteArtifactEntry(e: unknown): boolean {
+  return isArtifactEntry(e) && isObject(e) && (e.expiry === null || isString(e.expiry)) && isString(e.fname) && isNonNegativeInt(e.version);
+}
+
+function isCompleteTestRecord(t: unknown): boolean {
+  return (
+    isObject(t) &&
+    everyItem(t.artifacts, isCompleteArtifactEntry) &&
+    (t.description === null || isString(t.description)) &&
+    everyValue(t.metrics, isMetric) &&
+    isString(t.name) &&
+    everyValue(t.parameters, isAny)
+  );
+}
+
+/** An experiment with every field (the fast check of experimentRecordSchema). */
+export const isCompleteExperimentRecord: Check = (x) =>
+  isExperimentRecord(x) &&
+  isObject(x) &&
+  everyItem(x.artifacts, isCompleteArtifactEntry) &&
+  isString(x.author) &&
+  everyItem(x.dependencies, isString) &&
+  isString(x.last_updated_by) &&
+  everyValue(x.metrics, isMetric) &&
+  everyValue(x.parameters, isAny) &&
+  isString(x.short_slug) &&
+  isString(x.slug) &&
+  everyItem(x.tags, isString) &&
+  everyItem(x.tests, isCompleteTestRecord);
+
+/** project.json as lazyscribe reads it (the fast check of storedProjectFileSchema). */
+export const isStoredProjectFile: Check = (d) => everyItem(d, isExperimentRecord);
+/** repository.json as lazyscribe reads it (the fast check of storedRepositoryFileSchema). */
+export const isStoredRepositoryFile: Check = (d) => everyItem(d, isArtifactEntry);
+
 /**
  * Hand-written structural checks for the big index files, about 20× faster than zod on a project of
- * thousands of experiments. Each is stricter than or equal to its schema: when it says yes, zod
- * would too; when it says no, zod runs and gives the precise message. The schemas stay the source
- * of truth (test/validate-fast.test.ts holds the two together).
+ * thousands of experiments, and free of zod: reading a valid file never loads it. Each is stricter
+ * than or equal to its schema: when it says yes, zod would too; when it says no, zod runs and gives
+ * the precise message. The schemas stay the source of truth (test/validate-fast.test.ts holds the
+ * two together); schemas.ts registers them here, so this module does not import zod.
  */
-const fastChecks = new Map<z.ZodType<unknown>, Check>([
-  [storedProjectFileSchema, (d) => everyItem(d, isExperimentRecord)],
-  [storedRepositoryFileSchema, (d) => everyItem(d, isArtifactEntry)],
-]);
+const fastChecks = new Map<z.ZodType<unknown>, Check>();
+
+/** @internal Called by schemas.ts for the schemas that have a fast check. */
+export function registerFastCheck(schema: z.ZodType<unknown>, check: Check): void {
+  fastChecks.set(schema, check);
+}
+
+let schemas: typeof Schemas | undefined;
+
+/** @internal The zod schemas, imported (with zod) on first use. */
+export async function loadSchemas(): Promise<typeof Schemas> {
+  schemas ??= await import("./schemas.js");
+  return schemas;
+}
+
+/**
+ * @internal The schemas for synchronous code, once loadSchemas() has run (Project.open does it for
+ * a project that can write: its appends and held records are validated synchronously).
+ */
+export function loadedSchemas(): typeof Schemas | undefined {
+  return schemas;
+}
+
+/** @internal loadedSchemas(), for code that cannot run without them. */
+export function requireSchemas(): typeof Schemas {
+  if (!schemas) throw new Error("labbook internal error: the record schemas were used before loadSchemas() loaded them.");
+  return schemas;
+}
+
+/**
+ * project.json's parsed content as stored records: the fast check alone when the file is valid
+ * (zod stays unloaded), zod's precise INVALID_FORMAT when it is not.
+ */
+export async function validateStoredProjectFile(data: unknown, file: string): Promise<StoredExperimentRecord[]> {
+  if (isStoredProjectFile(data)) return data as StoredExperimentRecord[];
+  return validateFile((await loadSchemas()).storedProjectFileSchema, data, file);
+}
 
 /** @internal The fast check registered for `schema`, if any (for tests). */
 export function fastCheckFor(schema: z.ZodType<unknown>): Check | undefined {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_MAX_INDEX_BYTES, type LabbookError, MemoryStorage, type ObjectInfo, Project, parsePyJson, repositoryFileSchema } from "../src/index.js";
+import { DEFAULT_MAX_INDEX_BYTES, type LabbookError, MemoryStorage, type ObjectInfo, Project, parsePyJson } from "../src/index.js";
 import { validateFile } from "../src/internal.js";
+import { repositoryFileSchema } from "../src/schemas-entry.js";
 
 const clock = () => new Date("2024-05-01T10:00:00Z");
 const decoder = new TextDecoder();

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { storedProjectFileSchema as projectFileSchema, storedRepositoryFileSchema as repositoryFileSchema } from "../src/schemas.js";
+import {
+  experimentRecordSchema,
+  storedProjectFileSchema as projectFileSchema,
+  storedRepositoryFileSchema as repositoryFileSchema,
+} from "../src/schemas-entry.js";
 import { fastCheckFor, validateFile } from "../src/validate.js";
 
 // The fast structural checks must never accept what the zod schemas reject (and should accept the
@@ -63,10 +67,12 @@ for (const key of ["artifacts", "description", "metrics", "name", "parameters"])
 describe("fast structural checks agree with the zod schemas", () => {
   const project = fastCheckFor(projectFileSchema);
   const repository = fastCheckFor(repositoryFileSchema);
+  const complete = fastCheckFor(experimentRecordSchema);
 
   it("accept valid files", () => {
     expect(project?.([experiment(), experiment()])).toBe(true);
     expect(repository?.([entry(), entry()])).toBe(true);
+    expect(complete?.(experiment())).toBe(true);
   });
 
   it.each(paths)("never accept what zod rejects: %s", (_, mutate) => {
@@ -74,6 +80,7 @@ describe("fast structural checks agree with the zod schemas", () => {
     mutate(e);
     const file = [experiment(), e];
     if (project?.(file)) expect(projectFileSchema.safeParse(file).success).toBe(true);
+    if (complete?.(e)) expect(experimentRecordSchema.safeParse(e).success).toBe(true);
     const entries = [entry(), (e.artifacts as unknown[] | null | undefined)?.[0]];
     if (repository?.(entries)) expect(repositoryFileSchema.safeParse(entries).success).toBe(true);
     // And validateFile still reports zod's precise error on what zod rejects.

@@ -1,7 +1,7 @@
 /**
  * What the built command loads, not how long it takes (timings belong in bench/): `labbook --help`
  * loads commander and no library code; `labbook ls` loads the project reader and none of what it
- * does not use (the yaml and csv handlers' libraries, the AWS SDK, the registry, the repository and
+ * does not use (zod, the yaml and csv handlers' libraries, the AWS SDK, the registry, the repository and
  * its diff library, the exporters). Each run records its modules with a loader hook.
  */
 import { spawnSync } from "node:child_process";
@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openProject } from "../src/index.js";
+import { openProject, renderTable } from "../src/index.js";
 import { cliPath, ensureBuilt } from "./cli-helpers.js";
 
 const hook = path.join(path.dirname(fileURLToPath(import.meta.url)), "module-log-hook.mjs");
@@ -26,10 +26,14 @@ const NEVER_AT_START = {
   "@labbook/storage-s3": workspace("storage-s3"),
 };
 const NOT_FOR_LS = {
+  // A valid project is read without zod: the fast checks validate it, zod loads only for the message about an invalid file.
+  zod: pkg("zod"),
   yaml: pkg("yaml"),
   "csv-parse": pkg("csv-parse"),
   "csv-stringify": pkg("csv-stringify"),
   diff: pkg("diff"),
+  // Every cell of that project is printable ASCII: string-width (an Intl.Segmenter to build) is not needed.
+  "string-width": pkg("string-width"),
   "@aws-sdk": /\/node_modules\/@aws-sdk\//,
   "@labbook/storage-s3": workspace("storage-s3"),
   "@labbook/registry": workspace("registry"),
@@ -77,6 +81,16 @@ beforeAll(async () => {
     exp.addDependency(upstream);
   });
   await project.save();
+  // A project with wide cells (CJK, emoji): ls must measure them with string-width.
+  const wide = await openProject(path.join(tmp, "wide"), { mode: "w", author: "ada" });
+  await wide.log("漢字", (exp) => {
+    exp.logParameter("note", "日本語のメモ");
+    exp.logMetric("auc", 0.5);
+  });
+  await wide.log("plain", (exp) => {
+    exp.logParameter("note", "ascii 🎉");
+  });
+  await wide.save();
 }, 600_000);
 
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -94,5 +108,15 @@ describe("what the labbook command loads", () => {
     expect(modules.some((m) => /\/packages\/core\/|\/@labbook\/core\//.test(m) && m.endsWith("/project.js"))).toBe(true);
     expect(modules.some((m) => workspace("storage-local").test(m))).toBe(true);
     expect(matching(modules, NOT_FOR_LS)).toEqual([]);
+  });
+
+  it("ls with wide cells: loads string-width and aligns them as the library's renderTable does", async () => {
+    const modules = loaded(["ls", "wide"]);
+    expect(modules.some((m) => pkg("string-width").test(m))).toBe(true);
+    const result = spawnSync(process.execPath, [cliPath, "ls", "wide"], { cwd: tmp, encoding: "utf8" });
+    expect(result.stderr).toBe("");
+    const project = await openProject(path.join(tmp, "wide"), { mode: "r" });
+    expect(result.stdout.trimEnd()).toBe(renderTable(project, { style: "plain" }));
+    expect(result.stdout).toContain("日本語のメモ");
   });
 });

@@ -9,7 +9,6 @@ import {
   parseDate,
   parsePyJson,
   type Storage,
-  storedRepositoryFileSchema,
   stringifyPyJson,
   type WriteOptions,
 } from "@labbook/core";
@@ -24,6 +23,7 @@ import {
   writeHashed,
   writeSlot,
 } from "@labbook/core/internal";
+import { storedRepositoryFileSchema } from "@labbook/core/schemas";
 import { type VersionIndex as Index, resolveVersion, VersionIndex, type VersionQuery } from "./lookup.js";
 import { notNewer, type Slot, sameFile, slotFromEntry } from "./slot.js";
 

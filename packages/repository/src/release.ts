@@ -1,5 +1,6 @@
-import { LabbookError, parseDate, parsePyJson, type ReleaseRecord, releasesFileSchema, type Storage, stringifyPyJson } from "@labbook/core";
+import { LabbookError, parseDate, parsePyJson, type ReleaseRecord, type Storage, stringifyPyJson } from "@labbook/core";
 import { commitIndex, validateFile } from "@labbook/core/internal";
+import { releasesFileSchema } from "@labbook/core/schemas";
 import { readIndexFile } from "./index-file.js";
 import { type MatchMode, versionTime } from "./lookup.js";
 

@@ -1,7 +1,8 @@
 import type { Experiment } from "@labbook/core";
 import { isLabbookError } from "@labbook/core";
 import { compileFilter, FILTER_FIELDS, fieldValue, parseField } from "../filter-expression.js";
-import { renderTable } from "../table.js";
+import { renderGrid, tableCells } from "../table-core.js";
+import { isNarrow, loadWideWidth } from "../text-width.js";
 import { readProject } from "./locations.js";
 import { positiveInt, print, printJson, tableOptions, UsageError } from "./output.js";
 
@@ -119,5 +120,8 @@ export async function ls(location: string, options: LsOptions): Promise<void> {
     process.stderr.write(project.size === 0 ? `No experiments in ${project.path}.\n` : `No experiments match (of ${project.size}).\n`);
     return;
   }
-  print(renderTable(project, { experiments, ...(columns ? { columns } : {}), ...tableOptions() }));
+  const { head, rows } = tableCells(project, { experiments, ...(columns ? { columns } : {}) });
+  // string-width loads only for a cell that is not printable ASCII (it costs tens of milliseconds to import).
+  if (!head.every(isNarrow) || !rows.every((row) => row.every(isNarrow))) await loadWideWidth();
+  print(renderGrid(head, rows, tableOptions()));
 }
