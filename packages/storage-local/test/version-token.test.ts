@@ -5,10 +5,12 @@
  * conditional replace hashes the current file when the stat part matches. The repeat is made here
  * the deterministic way: the file is rewritten in place at the same size and its mtime put back.
  */
+import { execFile } from "node:child_process";
 import * as crypto from "node:crypto";
 import { mkdtemp, open, rm, stat, utimes } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import type { LabbookError } from "@labbook/core";
 import { LocalStorage } from "@labbook/storage-local";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -19,6 +21,7 @@ vi.mock("node:crypto", async (importOriginal) => {
   return { ...real, createHash: vi.fn(real.createHash) };
 });
 const createHash = vi.mocked(crypto.createHash);
+const run = promisify(execFile);
 
 let root: string;
 let storage: LocalStorage;
@@ -84,19 +87,20 @@ describe("version tokens", () => {
   it("the version a write returns is refused once the file repeats its stat with other bytes", async () => {
     const written = await storage.write("index.json", "AAAA", { ifNoneMatch: "*" });
     const file = path.join(root, "index.json");
-    const mtime = (await stat(file, { bigint: true })).mtimeNs;
-    // Rewrite in place and restore the exact ns mtime through the stat we took (utimes takes seconds as a double).
-    const seconds = Number(mtime / 1_000_000n) / 1000;
-    const restored = await setMtime(file, seconds);
-    if (restored !== mtime) {
-      // utimes could not restore the ns: fall back to a ms-precise mtime set both times, and take the token then.
-      const again = await storage.readVersioned("index.json");
-      await rewriteInPlace(file, "BBBB", seconds);
-      expect((await rejection(storage.write("index.json", "CCCC", { ifMatch: again.version }))).code).toBe("CONFLICT");
-      return;
+    const before = await stat(file, { bigint: true });
+    const handle = await open(file, "r+");
+    try {
+      await handle.write("BBBB", 0);
+    } finally {
+      await handle.close();
     }
-    await rewriteInPlace(file, "BBBB", seconds);
+    // utimes takes seconds as a double, which cannot hold every ns; touch sets them exactly (utimensat).
+    const ns = before.mtimeNs;
+    await run("touch", ["-m", "-d", `@${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, "0")}`, file]);
+    const after = await stat(file, { bigint: true });
+    expect([after.ino, after.size, after.mtimeNs]).toEqual([before.ino, before.size, before.mtimeNs]);
     expect((await rejection(storage.write("index.json", "CCCC", { ifMatch: written.version }))).code).toBe("CONFLICT");
+    expect((await storage.read("index.json")).toString()).toBe("BBBB");
   });
 
   it("a racy token still matches the same file: stat and read agree, and ifMatch goes through after hashing it", async () => {
