@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import {
   type BigIntStats,
   closeSync,
@@ -66,8 +66,60 @@ function tempName(file: string): string {
 }
 const LOCK_SUFFIX = ".lock";
 
-function versionOf(stat: BigIntStats): string {
+/*
+ * Version tokens. `ino:size:mtimeNs` alone can repeat: ext4 hands a freed inode to the next file
+ * made, and mtime moves in ticks of the kernel's coarse clock (1-10 ms), so a file replaced twice
+ * within one tick, at the same size, can get its old token back, and a stale replace-if-unchanged
+ * would then pass. As git does with "racy" index entries, the stat alone is trusted only when the
+ * file's mtime is safely in the past at the moment the token is taken (clock read BEFORE the stat:
+ * any later file, or later write in place, is stamped at least then, minus one tick). Otherwise the
+ * token also carries the sha256 of the content, `ino:size:mtimeNs:<hex>`, and the conditional
+ * replace hashes the current file under the lock when the stat part matches.
+ *
+ * The window is 1 s, far more than a clock tick needs: it also covers the skew between this
+ * machine's clock and a file server's that stamps the file, and it is how long a token handed out
+ * by a write keeps agreeing with stat() and readVersioned() of the same file (they add the digest
+ * only while the file is racy; afterwards they give the plain token). Hashing costs only for files
+ * changed within the window. An mtime on a whole second means a file system with 1 s or 2 s stamps
+ * (FAT, ext4 with small inodes, some NFS), where a tick is that long: such files stay racy for 3 s.
+ */
+const RACY_NS = 1_000_000_000n;
+const COARSE_RACY_NS = 3_000_000_000n;
+
+/** The wall clock in ns, as a lower bound (Date.now truncates): read it before the stat it judges. */
+function clockNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
+}
+
+/** Whether `stat`, taken after the clock read `before`, is too recent for its stat part to be unique. */
+function isRacy(stat: BigIntStats, before: bigint): boolean {
+  const window = stat.mtimeNs % 1_000_000_000n === 0n ? COARSE_RACY_NS : RACY_NS;
+  return stat.mtimeNs >= before - window; // a stamp in the future (another clock) is racy too
+}
+
+function statPart(stat: BigIntStats): string {
   return `${stat.ino}:${stat.size}:${stat.mtimeNs}`;
+}
+
+function versionOf(stat: BigIntStats, digest?: string): string {
+  return digest === undefined ? statPart(stat) : `${statPart(stat)}:${digest}`;
+}
+
+function digestOf(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** sha256 of the first `size` bytes of an open file (never more: a file growing in place cannot keep the read going). */
+async function digestOfFile(handle: FileHandle, size: number): Promise<string> {
+  const hash = createHash("sha256");
+  const buffer = Buffer.allocUnsafe(Math.min(Math.max(size, 1), 1024 * 1024));
+  for (let position = 0; position < size; ) {
+    const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - position), position);
+    if (bytesRead === 0) break;
+    hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+  return hash.digest("hex");
 }
 
 function errno(error: unknown): string | undefined {
@@ -264,11 +316,12 @@ export class LocalStorage implements Storage {
   async readVersioned(key: string, options?: ReadOptions): Promise<{ data: Uint8Array; version: string }> {
     try {
       // fstat and read through one descriptor: the version always describes the bytes returned.
+      const before = clockNs();
       const { handle, stat } = await this.#openRegular(key);
       try {
         const data = await this.#readAll(key, handle, Number(stat.size), options?.maxBytes);
         options?.onProgress?.({ bytes: data.byteLength, total: data.byteLength });
-        return { data, version: versionOf(stat) };
+        return { data, version: versionOf(stat, isRacy(stat, before) ? digestOf(data) : undefined) };
       } finally {
         await handle.close();
       }
@@ -478,15 +531,14 @@ export class LocalStorage implements Storage {
     const sync = this.#syncs(options);
     const temp = tempName(file);
     try {
-      const { size, stat } = await this.#writeTemp(temp, data, options, sync);
+      const { size, version } = await this.#writeTemp(temp, data, options, sync);
       if (options.ifNoneMatch === "*") {
         await fse.link(temp, file);
         await unlink(temp).catch(() => {}); // the file is in place; a leftover temp is gc's
       } else if (options.ifMatch !== undefined) {
         const expected = options.ifMatch;
         await this.#lockFile(file, key, async () => {
-          const current = await this.#statBig(file);
-          if (!current || versionOf(current) !== expected) {
+          if (!(await this.#stillAt(file, expected))) {
             throw new LabbookError("CONFLICT", `${this.describe(key)} changed since it was read.`, { path: this.describe(key) });
           }
           await fse.rename(temp, file);
@@ -497,7 +549,7 @@ export class LocalStorage implements Storage {
       if (sync) await this.#syncDir(path.dirname(file));
       // The version of what we wrote, taken from the temp file: rename and link keep inode, size and
       // mtime, and a stat of the final path could describe a later writer's file.
-      return { version: versionOf(stat), size };
+      return { version, size };
     } catch (error) {
       await unlink(temp).catch(() => {});
       throw error;
@@ -513,9 +565,11 @@ export class LocalStorage implements Storage {
     const temp = tempName(file);
     const fd = openSync(temp, "wx");
     let stat: BigIntStats;
+    let before: bigint;
     try {
       try {
         for (let written = 0; written < bytes.byteLength; ) written += writeSync(fd, bytes, written);
+        before = clockNs();
         stat = fstatSync(fd, { bigint: true });
       } finally {
         closeSync(fd);
@@ -539,25 +593,31 @@ export class LocalStorage implements Storage {
       throw error;
     }
     options.onProgress?.({ bytes: bytes.byteLength, total: bytes.byteLength });
-    return { version: versionOf(stat), size: bytes.byteLength };
+    return { version: versionOf(stat, isRacy(stat, before) ? digestOf(bytes) : undefined), size: bytes.byteLength };
   }
 
-  /** Write `data` to the new file `temp` (create-only), fsynced when asked; its size and stat. */
-  async #writeTemp(temp: string, data: ByteSource, options: WriteOptions, sync: boolean): Promise<{ size: number; stat: BigIntStats }> {
+  /**
+   * Write `data` to the new file `temp` (create-only), fsynced when asked; its size and version (with
+   * the digest of the bytes written when the file is racy, which a fresh file nearly always is: the
+   * writer knows its bytes, so it never reads them back; a stream is hashed as it passes).
+   */
+  async #writeTemp(temp: string, data: ByteSource, options: WriteOptions, sync: boolean): Promise<{ size: number; version: string }> {
     if (typeof data === "string" || data instanceof Uint8Array) {
       const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
       const handle = await open(temp, "wx");
       try {
         await handle.writeFile(bytes);
         if (sync) await handle.sync();
+        const before = clockNs();
         const stat = await handle.stat({ bigint: true });
         options.onProgress?.({ bytes: bytes.byteLength, total: bytes.byteLength });
-        return { size: bytes.byteLength, stat };
+        return { size: bytes.byteLength, version: versionOf(stat, isRacy(stat, before) ? digestOf(bytes) : undefined) };
       } finally {
         await handle.close();
       }
     }
     let size = 0;
+    const hash = createHash("sha256");
     const out = createWriteStream(temp, { flags: "wx" });
     const onProgress = options.onProgress;
     const total = options.size;
@@ -565,17 +625,50 @@ export class LocalStorage implements Storage {
       (async function* () {
         for await (const chunk of data) {
           size += chunk.byteLength;
+          hash.update(chunk);
           onProgress?.({ bytes: size, total });
           yield chunk;
         }
       })(),
       out,
     );
-    if (!sync) return { size, stat: await fse.stat(temp, { bigint: true }) };
+    const versioned = (stat: BigIntStats, before: bigint) => ({ size, version: versionOf(stat, isRacy(stat, before) ? hash.digest("hex") : undefined) });
+    if (!sync) {
+      const before = clockNs();
+      return versioned(await fse.stat(temp, { bigint: true }), before);
+    }
     const handle = await open(temp, "r+");
     try {
       await handle.sync();
-      return { size, stat: await handle.stat({ bigint: true }) };
+      const before = clockNs();
+      return versioned(await handle.stat({ bigint: true }), before);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * Whether the file at `file` still has the version `expected` (called under its lock). The stat
+   * part is compared first; only when it matches and `expected` carries a digest (it was taken while
+   * the file was racy) is the current file hashed, through one descriptor whose fstat must match too.
+   */
+  async #stillAt(file: string, expected: string): Promise<boolean> {
+    const current = await this.#statBig(file);
+    if (!current?.isFile()) return false;
+    const part = statPart(current);
+    if (expected === part) return true;
+    if (!expected.startsWith(`${part}:`)) return false;
+    const digest = expected.slice(part.length + 1);
+    let handle: FileHandle;
+    try {
+      handle = await open(file, READ_FLAGS);
+    } catch (error) {
+      if (errno(error) === "ENOENT") return false;
+      throw error;
+    }
+    try {
+      const stat = await handle.stat({ bigint: true });
+      return stat.isFile() && statPart(stat) === part && (await digestOfFile(handle, Number(stat.size))) === digest;
     } finally {
       await handle.close();
     }
@@ -590,14 +683,46 @@ export class LocalStorage implements Storage {
     }
   }
 
+  /**
+   * A file's size and version. A racy file (changed within the last second) is opened and hashed so
+   * that the version agrees with what readVersioned and write give for it; any other costs one stat.
+   *
+   * How comparisons of these tokens can err (catch-up's "unchanged?" in core, the UI's refresh): a
+   * token with a digest never equals a plain one, so the same file seen racy once and settled later
+   * compares "changed", which costs one re-read, after which the plain tokens agree. A false
+   * "unchanged" needs two different files with equal tokens: equal plain tokens were both taken when
+   * the mtime was safely past, which a later file cannot repeat (short of the clock or mtime being set
+   * back); equal tokens with digests have the same content, so nothing differs to lose.
+   */
   async stat(key: string): Promise<ObjectInfo | undefined> {
     const file = this.pathOf(key);
     try {
+      const before = clockNs();
       const s = await this.#statBig(file);
       if (!s || !s.isFile()) return undefined;
-      return { key, size: Number(s.size), version: versionOf(s), lastModified: new Date(Number(s.mtimeMs)) };
+      if (!isRacy(s, before)) return { key, size: Number(s.size), version: versionOf(s), lastModified: new Date(Number(s.mtimeMs)) };
+      return await this.#statHashed(key, file, before);
     } catch (error) {
       this.#fail(error, key, "stat");
+    }
+  }
+
+  /** stat() of a racy file: fstat and hash through one descriptor, so the digest describes that stat. */
+  async #statHashed(key: string, file: string, before: bigint): Promise<ObjectInfo | undefined> {
+    let handle: FileHandle;
+    try {
+      handle = await open(file, READ_FLAGS);
+    } catch (error) {
+      if (errno(error) === "ENOENT") return undefined; // removed between the stat and the open
+      throw error;
+    }
+    try {
+      const s = await handle.stat({ bigint: true });
+      if (!s.isFile()) return undefined;
+      const digest = isRacy(s, before) ? await digestOfFile(handle, Number(s.size)) : undefined;
+      return { key, size: Number(s.size), version: versionOf(s, digest), lastModified: new Date(Number(s.mtimeMs)) };
+    } finally {
+      await handle.close();
     }
   }
 
