@@ -25,7 +25,7 @@ def main() -> None:
         record["slug"] = record["name"] + record["slug"][len(old) :]
         grown.append(record)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(grown, indent=4) + "\n")
+    out.write_text(json.dumps(grown, indent=4))
     print(json.dumps({"n": len(grown), "bytes": out.stat().st_size}))
 
 

@@ -511,7 +511,14 @@ function lazyscribeLayout(b: Uint8Array, records: readonly ScannedRecord[]): boo
     if (next.start !== prev.end + 6 || !bytesAt(b, prev.end, SEP)) return false;
   }
   const end = (records.at(-1) as ScannedRecord).end;
-  return end + 2 === b.length && b[end] === 10 && b[end + 1] === 93;
+  if (end + 2 > b.length || b[end] !== 10 || b[end + 1] !== 93) return false;
+  // Whitespace after the closing bracket (an editor's or a tool's final newline) is kept by nothing:
+  // a save writes the file without it on either path, so the records can still be kept verbatim.
+  for (let i = end + 2; i < b.length; i++) {
+    const c = b[i];
+    if (c !== 10 && c !== 13 && c !== 32 && c !== 9) return false;
+  }
+  return true;
 }
 
 /**

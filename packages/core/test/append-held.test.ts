@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { type Experiment, MemoryStorage, Project, parsePyJson, type Storage, stringifyPyJson } from "../src/index.js";
+import { scanIndex } from "../src/index-scan.js";
 import { tickingClock } from "./helpers.js";
 
 const decoder = new TextDecoder();
@@ -76,6 +77,15 @@ describe('mode "a" keeps stored experiments as text', () => {
     await storage.write("project.json", await readFile(file));
     const held = await appendOne(await copyOf(storage), false);
     expect(held).toBe(await appendOne(await copyOf(storage), true));
+  });
+
+  it("a file ending in a newline is still held, and appended to as the full path does", async () => {
+    const storage = new MemoryStorage();
+    const seed = await seeded(storage, 3);
+    const withNewline = new MemoryStorage();
+    await withNewline.write("project.json", `${seed}\n`);
+    expect(scanIndex(await withNewline.read("project.json"), "project.json").plain).toBe(true);
+    expect(await appendOne(await copyOf(withNewline), false)).toBe(await appendOne(await copyOf(withNewline), true));
   });
 
   it("a CRLF file and one out of order are appended to as the full path does", async () => {

@@ -73,6 +73,10 @@ describe("scanIndex", () => {
     expect(scanIndex(encode(text.replace('"last_updated_by"', '"last_updated_byX"')), "p.json").plain).toBe(false);
     expect(scanIndex(encode(text.replace('"created_at": "2024-01-02T03:04:05"', '"created_at": "2024-01-02 03:04:05"')), "p.json").plain).toBe(false);
     expect(scanIndex(encode("[\n    1\n]"), "p.json").plain).toBe(false);
+    // A final newline (an editor's, jq's, Python's print) is whitespace after the document: still plain.
+    expect(scanIndex(encode(`${text}\n`), "p.json").plain).toBe(true);
+    expect(scanIndex(encode(`${text}\n \t\r\n`), "p.json").plain).toBe(true);
+    expect(() => scanIndex(encode(`${text}\nx`), "p.json")).toThrow(expect.objectContaining({ code: "INVALID_FORMAT" }));
     expect(scanIndex(encode("[]"), "p.json").plain).toBe(false);
     expect(scanIndex(encode('{"a": 1}'), "p.json").plain).toBe(false);
   });
