@@ -4,7 +4,7 @@
  * know are kept and written back unchanged.
  */
 import { z } from "zod";
-import { isCompleteExperimentRecord, isStoredProjectFile, isStoredRepositoryFile, registerFastCheck } from "./validate.js";
+import { isCompleteExperimentRecord, isStoredProjectFile, isStoredRepositoryFile, registerFastCheck } from "./fast-checks.js";
 
 const jsonValue: z.ZodType<unknown> = z.unknown();
 /** A metric: any JS number, NaN and ±Infinity included (Python writes them; zod's z.number() refuses them). */

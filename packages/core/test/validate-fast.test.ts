@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { fastCheckFor } from "../src/fast-checks.js";
 import {
   experimentRecordSchema,
   storedProjectFileSchema as projectFileSchema,
   storedRepositoryFileSchema as repositoryFileSchema,
 } from "../src/schemas-entry.js";
-import { fastCheckFor, validateFile } from "../src/validate.js";
+import { validateFile } from "../src/validate.js";
 
 // The fast structural checks must never accept what the zod schemas reject (and should accept the
 // common valid files, or they are useless). Every mutation below is tried on both.
