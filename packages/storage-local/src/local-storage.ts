@@ -3,7 +3,6 @@ import {
   type BigIntStats,
   closeSync,
   constants,
-  createWriteStream,
   fstatSync,
   linkSync,
   mkdirSync,
@@ -618,7 +617,9 @@ export class LocalStorage implements Storage {
     }
     let size = 0;
     const hash = createHash("sha256");
-    const out = createWriteStream(temp, { flags: "wx" });
+    // The temp file is made before the source is read: createWriteStream(path) opens it later, so a
+    // source failing at once left a temp file created after the caller had cleaned up.
+    const out = (await open(temp, "wx")).createWriteStream();
     const onProgress = options.onProgress;
     const total = options.size;
     await pipeline(
